@@ -1,0 +1,94 @@
+package meetings
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store errors. Engines return these (wrapped or not) so that the domain can
+// tell "absent" and "already exists" from real failures.
+var (
+	// ErrNoRecord: the meeting, attendee or token does not exist.
+	ErrNoRecord = errors.New("store: no such record")
+	// ErrDuplicate: a unique key (meeting id, attendee id, client request
+	// token, external user id within a meeting) is already taken. On a
+	// multi-node engine this happens when another node won a race; the
+	// domain retries its transaction once.
+	ErrDuplicate = errors.New("store: duplicate key")
+	// ErrUnavailable: the engine cannot serve requests right now (database
+	// unreachable or restarting). Mapped to 503 with Retry-After.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// Store is the storage engine behind the domain. Engines: internal/store/sqlite
+// (embedded default) and internal/store/postgres. Every method takes a
+// context; nothing assumes the engine lives in this process.
+type Store interface {
+	// Update runs fn in one read-write transaction and commits it when fn
+	// returns nil; any error rolls everything back. The commit is durable
+	// when Update returns nil. fn may be called more than once if the engine
+	// must retry a serialization failure, so it must not have side effects
+	// outside tx.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// View runs fn in a read-only transaction with a consistent snapshot.
+	View(ctx context.Context, fn func(tx ReadTx) error) error
+	// Ping reports whether the engine can serve requests (readiness).
+	Ping(ctx context.Context) error
+	// Close releases the engine; pending writes are flushed.
+	Close() error
+}
+
+// ReadTx is the read side of a transaction.
+type ReadTx interface {
+	// Meeting returns the meeting with this id (lower-case), or ErrNoRecord.
+	Meeting(ctx context.Context, id string) (MeetingRecord, error)
+	// MeetingByToken returns the meeting created by this account with this
+	// ClientRequestToken hash, or ErrNoRecord.
+	MeetingByToken(ctx context.Context, account, tokenHash string) (MeetingRecord, error)
+	// Replicas returns the ids of the meetings whose PrimaryMeetingID is id.
+	Replicas(ctx context.Context, id string) ([]string, error)
+	// Attendee returns one attendee of a meeting (ids lower-case), or ErrNoRecord.
+	Attendee(ctx context.Context, meetingID, attendeeID string) (AttendeeRecord, error)
+	// AttendeeByExternalUserID returns the live attendee of the meeting with
+	// this ExternalUserId (exact match), or ErrNoRecord.
+	AttendeeByExternalUserID(ctx context.Context, meetingID, externalUserID string) (AttendeeRecord, error)
+	// Attendees returns up to limit attendees of a meeting with Seq > afterSeq,
+	// in Seq order.
+	Attendees(ctx context.Context, meetingID string, afterSeq int64, limit int) ([]AttendeeRecord, error)
+	// CountAttendees returns how many attendees the meeting has.
+	CountAttendees(ctx context.Context, meetingID string) (int, error)
+	// Tags returns the meeting's tags sorted by key.
+	Tags(ctx context.Context, meetingID string) ([]Tag, error)
+	// ExpiredMeetings returns up to limit ids of meetings created before t.
+	ExpiredMeetings(ctx context.Context, createdBefore time.Time, limit int) ([]string, error)
+}
+
+// Tx is a read-write transaction.
+type Tx interface {
+	ReadTx
+	// LockMeeting reads the meeting and holds a write lock on it until the
+	// transaction ends, so that writes to one meeting serialize across
+	// connections and nodes (D10). ErrNoRecord if absent.
+	LockMeeting(ctx context.Context, id string) (MeetingRecord, error)
+	// InsertMeeting stores a new meeting. ErrDuplicate if its id, or its
+	// (Account, TokenHash), is taken.
+	InsertMeeting(ctx context.Context, m MeetingRecord) error
+	// UpdateMeeting writes the mutable fields of a meeting: Version, Batch,
+	// BatchVersion, Transcribing, TranscriptionConfig.
+	UpdateMeeting(ctx context.Context, m MeetingRecord) error
+	// DeleteMeeting removes a meeting with its attendees and tags.
+	DeleteMeeting(ctx context.Context, id string) error
+	// InsertAttendee stores a new attendee and returns its Seq. ErrDuplicate
+	// if its id or its (MeetingID, ExternalUserID) is taken.
+	InsertAttendee(ctx context.Context, a AttendeeRecord) (int64, error)
+	// SetAttendeeCaps sets one attendee's own triple and its version.
+	// ErrNoRecord if absent.
+	SetAttendeeCaps(ctx context.Context, meetingID, attendeeID string, caps Capabilities, version int64) error
+	// DeleteAttendee removes one attendee. ErrNoRecord if absent.
+	DeleteAttendee(ctx context.Context, meetingID, attendeeID string) error
+	// PutTags adds or overwrites tags on a meeting.
+	PutTags(ctx context.Context, meetingID string, tags []Tag) error
+	// DeleteTags removes the tags with these keys; absent keys are ignored.
+	DeleteTags(ctx context.Context, meetingID string, keys []string) error
+}
