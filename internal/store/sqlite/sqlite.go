@@ -1,0 +1,365 @@
+// Package sqlite is Carillon's embedded storage engine: one SQLite database
+// file (carillon.db) in a data directory, behind the meetings.Store interface.
+//
+// It uses the pure-Go driver modernc.org/sqlite through database/sql: no cgo,
+// so `go run` and `go test` work on a machine that has only Go.
+//
+// Concurrency (D10): all writes go through one dedicated writer connection
+// (a database/sql pool capped at one connection) and every write transaction
+// starts with BEGIN IMMEDIATE, so Update calls serialize, in this process and
+// against any other process opening the same file. Reads run concurrently on a
+// separate pool of query-only connections; in WAL mode they see a consistent
+// snapshot and neither block nor are blocked by the writer.
+//
+// Durability: WAL with synchronous=FULL, so a write is on disk (fsynced)
+// when Update returns nil.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+
+	"github.com/carillon-dev/carillon/internal/meetings"
+)
+
+// FileName is the name of the database file inside Options.Dir.
+const FileName = "carillon.db"
+
+// busyTimeout is how long a connection waits for a lock held by another
+// connection (another process, or a checkpoint) before SQLITE_BUSY.
+const busyTimeout = 5 * time.Second
+
+// maxBusyRetries bounds how many times Update runs a transaction again after
+// SQLITE_BUSY outlasted busyTimeout.
+const maxBusyRetries = 3
+
+// ErrSchemaTooNew is returned by Open for a database written by a newer
+// Carillon: its schema version is above the newest this code knows.
+var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this version of Carillon supports")
+
+// errClosed is returned by every method once Close has begun.
+var errClosed = fmt.Errorf("sqlite: store is closed: %w", meetings.ErrUnavailable)
+
+// Options configures Open.
+type Options struct {
+	// Dir is the data directory; it is created (0700) when missing and holds
+	// carillon.db and its WAL files.
+	Dir string
+	// InMemory gives a throwaway store for tests: the database lives in a
+	// private temporary directory that Close removes. Dir must be empty.
+	//
+	// A temporary file, rather than SQLite's shared-cache in-memory database
+	// (file:x?mode=memory&cache=shared), keeps the engine identical to the
+	// durable one: shared-cache memory databases cannot use WAL and lock
+	// whole tables, so a reader running beside the writer fails at once with
+	// SQLITE_LOCKED (which busy_timeout does not cover) instead of reading
+	// its snapshot. Only fsync is skipped (synchronous=OFF).
+	InMemory bool
+	// Logger receives start-up, migration and shutdown messages; nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+// Store is the SQLite engine. It implements meetings.Store.
+type Store struct {
+	w       *sql.DB // one connection: the writer
+	r       *sql.DB // query-only readers
+	wStmts  stmtCache
+	rStmts  stmtCache
+	log     *slog.Logger
+	path    string
+	tempDir string // InMemory: removed by Close
+
+	mu       sync.Mutex
+	closed   bool
+	inflight sync.WaitGroup
+}
+
+var _ meetings.Store = (*Store)(nil)
+
+// Open opens (creating when needed) the database and brings its schema up
+// to date. It fails with ErrSchemaTooNew if the database is newer than the
+// code.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{log: log}
+	syncMode := "FULL"
+	switch {
+	case opts.InMemory && opts.Dir != "":
+		return nil, errors.New("sqlite: Options.Dir and Options.InMemory are exclusive")
+	case opts.InMemory:
+		dir, err := os.MkdirTemp("", "carillon-sqlite-")
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: temporary directory: %w", err)
+		}
+		s.tempDir = dir
+		s.path = filepath.Join(dir, FileName)
+		syncMode = "OFF"
+	case opts.Dir != "":
+		if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: data directory: %w", err)
+		}
+		abs, err := filepath.Abs(filepath.Join(opts.Dir, FileName))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: data directory: %w", err)
+		}
+		s.path = abs
+	default:
+		return nil, errors.New("sqlite: Options.Dir is required (or InMemory)")
+	}
+	if err := s.open(ctx, syncMode); err != nil {
+		s.closeDBs()
+		if s.tempDir != "" {
+			os.RemoveAll(s.tempDir)
+		}
+		return nil, err
+	}
+	log.Info("sqlite store open", "path", s.path, "schema_version", len(migrations), "in_memory", opts.InMemory)
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context, synchronous string) error {
+	busy := fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds())
+	// The writer comes first: it switches the file to WAL (a persistent
+	// setting) before any reader connects.
+	wq := url.Values{
+		"_pragma": {busy, "foreign_keys(1)", "journal_mode(WAL)", "synchronous(" + synchronous + ")"},
+		"_txlock": {"immediate"},
+	}
+	w, err := sql.Open("sqlite", s.dsn(wq))
+	if err != nil {
+		return fmt.Errorf("sqlite: open: %w", err)
+	}
+	s.w = w
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", s.path, err)
+	}
+	if mode != "wal" {
+		return fmt.Errorf("sqlite: open %s: journal_mode is %q, want wal", s.path, mode)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+
+	rq := url.Values{
+		"_pragma": {busy, "query_only(1)"},
+		"_txlock": {"deferred"},
+	}
+	r, err := sql.Open("sqlite", s.dsn(rq))
+	if err != nil {
+		return fmt.Errorf("sqlite: open: %w", err)
+	}
+	s.r = r
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	if err := r.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", s.path, err)
+	}
+
+	if s.wStmts, err = prepare(ctx, w, append(readQueries[:len(readQueries):len(readQueries)], writeQueries...)); err != nil {
+		return err
+	}
+	if s.rStmts, err = prepare(ctx, r, readQueries); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s *Store) dsn(q url.Values) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(s.path), RawQuery: q.Encode()}).String()
+}
+
+// migrate applies the missing migrations in one write transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+	version    INTEGER NOT NULL PRIMARY KEY,
+	applied_at INTEGER NOT NULL -- Unix microseconds, UTC
+) STRICT`); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&current); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("%w: %s has schema version %d, this code knows up to %d", ErrSchemaTooNew, s.path, current, len(migrations))
+	}
+	for v := current + 1; v <= len(migrations); v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+			return fmt.Errorf("sqlite: migration %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixMicro()); err != nil {
+			return fmt.Errorf("sqlite: migration %d: %w", v, err)
+		}
+		s.log.Info("sqlite schema migrated", "path", s.path, "version", v)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// enter registers a call in flight, or fails once Close has begun.
+func (s *Store) enter() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	s.inflight.Add(1)
+	return nil
+}
+
+// Update runs fn in one write transaction (BEGIN IMMEDIATE on the writer
+// connection); see meetings.Store. An error from fn is returned unchanged.
+// If SQLite stays busy past the busy timeout (another process holds the
+// write lock), the whole transaction runs again, at most maxBusyRetries times.
+func (s *Store) Update(ctx context.Context, fn func(tx meetings.Tx) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.inflight.Done()
+	for attempt := 0; ; attempt++ {
+		err := s.update(ctx, fn)
+		if err == nil || !isBusy(err) || attempt >= maxBusyRetries || ctx.Err() != nil {
+			return err
+		}
+		s.log.Warn("sqlite write transaction busy; retrying", "attempt", attempt+1, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) update(ctx context.Context, fn func(tx meetings.Tx) error) error {
+	sqlTx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			sqlTx.Rollback()
+		}
+	}()
+	if err := fn(&tx{tx: sqlTx, stmts: s.wStmts}); err != nil {
+		return err
+	}
+	done = true
+	if err := sqlTx.Commit(); err != nil {
+		return mapErr(err)
+	}
+	return nil
+}
+
+// View runs fn in a read-only transaction on a reader connection. The
+// snapshot is taken at the first read and holds until fn returns.
+func (s *Store) View(ctx context.Context, fn func(tx meetings.ReadTx) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.inflight.Done()
+	sqlTx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return mapErr(err)
+	}
+	defer sqlTx.Rollback()
+	return fn(readTx{&tx{tx: sqlTx, stmts: s.rStmts}})
+}
+
+// Ping reports whether the database answers; ErrUnavailable if not.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.inflight.Done()
+	var v int
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&v); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("sqlite: ping: %w: %w", meetings.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close stops accepting calls, waits for the ones in flight, checkpoints the
+// WAL into the database file and closes it. An InMemory store's directory is
+// removed. Close is idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.inflight.Wait()
+
+	var errs []error
+	if s.tempDir == "" {
+		if _, err := s.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			errs = append(errs, fmt.Errorf("sqlite: checkpoint: %w", err))
+		}
+	}
+	errs = append(errs, s.closeDBs())
+	if s.tempDir != "" {
+		errs = append(errs, os.RemoveAll(s.tempDir))
+	}
+	s.log.Info("sqlite store closed", "path", s.path)
+	return errors.Join(errs...)
+}
+
+func (s *Store) closeDBs() error {
+	var errs []error
+	for _, c := range []stmtCache{s.rStmts, s.wStmts} {
+		for _, st := range c {
+			errs = append(errs, st.Close())
+		}
+	}
+	// Readers first: the last connection to close (the writer) checkpoints
+	// and removes the WAL.
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// isBusy reports whether err is SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var se *msqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
+}
