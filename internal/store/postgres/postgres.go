@@ -1,0 +1,351 @@
+// Package postgres is Carillon's PostgreSQL storage engine, behind the
+// meetings.Store interface, for several stateless nodes sharing one database
+// (issue 3).
+//
+// It uses github.com/jackc/pgx/v5, the maintained native PostgreSQL driver:
+// binary protocol, automatic prepared-statement caching per connection, and
+// typed server errors (*pgconn.PgError with the SQLSTATE), which the engine
+// maps to meetings.ErrDuplicate, meetings.ErrNoRecord and
+// meetings.ErrUnavailable (see classify).
+//
+// Concurrency (D10): Update runs in READ COMMITTED; LockMeeting is
+// SELECT ... FOR UPDATE, so writers of one meeting serialize on its row lock
+// across connections and nodes while writers of different meetings do not
+// contend. Unique keys (meeting id, ClientRequestToken hash per account,
+// attendee id and ExternalUserId per meeting) are enforced by unique indexes,
+// so a race between nodes ends in ErrDuplicate for the loser. Transactions
+// that PostgreSQL aborts to break a deadlock or a serialization conflict run
+// again. View runs in a REPEATABLE READ READ ONLY transaction: one snapshot
+// for all its reads.
+//
+// Faults: connections are dialled with a bounded timeout and every session
+// has statement and lock timeouts, so when the database is unreachable or
+// restarting calls fail fast with an error that matches
+// meetings.ErrUnavailable instead of hanging; new connections are dialled
+// on demand, so the engine recovers by itself when the database is back.
+//
+// Durability: Update returns nil only after COMMIT succeeded, i.e. (with
+// PostgreSQL's default synchronous_commit=on) after the commit record is
+// flushed to the server's WAL.
+//
+// Schema: versioned migrations embedded from migrations/, applied by Open
+// (see migrate).
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/carillon-dev/carillon/internal/meetings"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultConnectTimeout   = 2 * time.Second
+	DefaultStatementTimeout = 5 * time.Second
+	DefaultLockTimeout      = 3 * time.Second
+	DefaultOperationTimeout = 15 * time.Second
+	DefaultMaxConnLifetime  = time.Hour
+	DefaultMaxConnIdleTime  = 5 * time.Minute
+
+	// idleInTransactionTimeout ends a session that sits in an open
+	// transaction (a stuck or partitioned node) so that it cannot hold a
+	// meeting's row lock forever.
+	idleInTransactionTimeout = time.Minute
+)
+
+// maxRetries bounds how many times Update runs fn again after a deadlock or
+// serialization failure (or a stale connection at BEGIN).
+const maxRetries = 4
+
+// Options configures Open.
+type Options struct {
+	// URL is the database, as a postgres:// URL or a key=value DSN (see
+	// pgx.ParseConfig). Parameters in it (sslmode, search_path,
+	// target_session_attrs=read-write, default_query_exec_mode, ...) apply.
+	URL string
+	// Logger receives start-up, migration, retry and shutdown messages; nil
+	// discards them.
+	Logger *slog.Logger
+	// MaxConns bounds the connections this node opens; 0 means
+	// max(8, 2*GOMAXPROCS). Mind the server's max_connections times the
+	// number of nodes.
+	MaxConns int
+	// ConnectTimeout bounds one connection attempt; 0 means the URL's
+	// connect_timeout if it has one, else DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// StatementTimeout and LockTimeout are the sessions' statement_timeout
+	// and lock_timeout; 0 means the default, negative means none (the
+	// server's setting). A statement or lock wait that runs out fails with
+	// ErrUnavailable.
+	StatementTimeout time.Duration
+	LockTimeout      time.Duration
+	// OperationTimeout bounds one Update or View (all its attempts) on the
+	// client side when ctx has no earlier deadline: it covers what server
+	// timeouts cannot, such as a network partition in the middle of a
+	// query. 0 means DefaultOperationTimeout, negative means none.
+	OperationTimeout time.Duration
+	// MaxConnLifetime and MaxConnIdleTime retire connections; 0 means the
+	// default, negative means never.
+	MaxConnLifetime time.Duration
+	MaxConnIdleTime time.Duration
+}
+
+// Store is the PostgreSQL engine. It implements meetings.Store.
+type Store struct {
+	pool        *pool
+	log         *slog.Logger
+	opTimeout   time.Duration
+	pingTimeout time.Duration
+
+	mu       sync.Mutex
+	closed   bool
+	inflight sync.WaitGroup
+}
+
+var _ meetings.Store = (*Store)(nil)
+
+// Open connects to the database and brings its schema up to date (see
+// migrate). It fails with ErrSchemaTooNew if the database was migrated by a
+// newer Carillon, and with an error matching meetings.ErrUnavailable if the
+// database cannot be reached within the connect timeout.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.URL == "" {
+		return nil, errors.New("postgres: Options.URL is required")
+	}
+	cfg, err := pgx.ParseConfig(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err) // pgx redacts the password
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case opts.ConnectTimeout > 0:
+		cfg.ConnectTimeout = opts.ConnectTimeout
+	case cfg.ConnectTimeout == 0:
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	setParam := func(name string, d, def time.Duration) {
+		switch {
+		case d < 0:
+		case d == 0 && cfg.RuntimeParams[name] != "":
+		default:
+			if d == 0 {
+				d = def
+			}
+			cfg.RuntimeParams[name] = strconv.FormatInt(max(d.Milliseconds(), 1), 10)
+		}
+	}
+	setParam("statement_timeout", opts.StatementTimeout, DefaultStatementTimeout)
+	setParam("lock_timeout", opts.LockTimeout, DefaultLockTimeout)
+	setParam("idle_in_transaction_session_timeout", 0, idleInTransactionTimeout)
+	if cfg.RuntimeParams["application_name"] == "" {
+		cfg.RuntimeParams["application_name"] = "carillon"
+	}
+	maxConns := opts.MaxConns
+	if maxConns <= 0 {
+		maxConns = max(8, 2*runtime.GOMAXPROCS(0))
+	}
+	s := &Store{
+		log:         log,
+		opTimeout:   orDefault(opts.OperationTimeout, DefaultOperationTimeout),
+		pingTimeout: cfg.ConnectTimeout + time.Second,
+		pool: newPool(cfg, maxConns,
+			orDefault(opts.MaxConnLifetime, DefaultMaxConnLifetime),
+			orDefault(opts.MaxConnIdleTime, DefaultMaxConnIdleTime)),
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.pool.close()
+		return nil, err
+	}
+	log.Info("postgres store open", "host", cfg.Host, "port", cfg.Port, "database", cfg.Database,
+		"schema_version", len(migrations), "max_conns", maxConns)
+	return s, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d < 0:
+		return 0
+	case d == 0:
+		return def
+	}
+	return d
+}
+
+// enter registers a call in flight, or fails once Close has begun.
+func (s *Store) enter() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errPoolClosed
+	}
+	s.inflight.Add(1)
+	return nil
+}
+
+// bound applies OperationTimeout to ctx unless ctx ends earlier.
+func (s *Store) bound(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return ctx, func() {}
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, d, errOperationTimeout)
+}
+
+// errOperationTimeout is the cause of a context that bound cut short: the
+// engine's own limit ran out, so the database is too slow or unreachable.
+var errOperationTimeout = fmt.Errorf("postgres: operation timed out: %w (%w)", meetings.ErrUnavailable, context.DeadlineExceeded)
+
+var (
+	writeTxOptions = pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}
+	readTxOptions  = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+)
+
+// Update implements meetings.Store: fn runs in a READ COMMITTED transaction
+// that commits when fn returns nil. An error from fn is returned unchanged
+// after rolling back. If PostgreSQL aborted the transaction for a deadlock
+// or a serialization failure, fn runs again (at most maxRetries times).
+func (s *Store) Update(ctx context.Context, fn func(tx meetings.Tx) error) error {
+	return s.run(ctx, writeTxOptions, func(t *tx) error { return fn(t) })
+}
+
+// View implements meetings.Store: fn runs in a REPEATABLE READ READ ONLY
+// transaction, so all its reads see one snapshot. An error from fn is
+// returned unchanged.
+func (s *Store) View(ctx context.Context, fn func(tx meetings.ReadTx) error) error {
+	return s.run(ctx, readTxOptions, func(t *tx) error { return fn(t) })
+}
+
+func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(*tx) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.inflight.Done()
+	ctx, cancel := s.bound(ctx, s.opTimeout)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		retry, err := s.attempt(ctx, opts, fn)
+		if err == nil || !retry || attempt >= maxRetries || ctx.Err() != nil {
+			return err
+		}
+		s.log.Warn("postgres transaction aborted; retrying", "attempt", attempt+1, "error", err)
+		// Jittered exponential backoff: 5 ms, 10 ms, 20 ms, ... so that
+		// the transactions that collided do not collide again.
+		d := time.Duration(5<<attempt) * time.Millisecond
+		d = d/2 + rand.N(d)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(d):
+		}
+	}
+}
+
+// attempt runs fn once; retry reports whether running it again may succeed.
+func (s *Store) attempt(ctx context.Context, opts pgx.TxOptions, fn func(*tx) error) (retry bool, err error) {
+	pc, err := s.pool.acquire(ctx)
+	if err != nil {
+		// The pool already dialled with a bounded timeout: fail fast.
+		return false, classify(ctx, err)
+	}
+	defer s.pool.release(pc)
+	ptx, err := pc.conn.BeginTx(ctx, opts)
+	if err != nil {
+		// BEGIN has no effect, so a connection that broke under it (the
+		// server restarted since the connection was last checked) may
+		// simply be replaced.
+		return ctx.Err() == nil && connectionError(err), classify(ctx, err)
+	}
+	t := &tx{tx: ptx}
+	if err := fn(t); err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		ptx.Rollback(rctx) // on failure pgx closes the connection; release drops it
+		cancel()
+		return t.retry, err
+	}
+	if opts.AccessMode == pgx.ReadOnly {
+		// Nothing to commit; ending the transaction either way is the same.
+		err = ptx.Rollback(ctx)
+	} else {
+		err = ptx.Commit(ctx)
+	}
+	if err != nil {
+		if errors.Is(err, pgx.ErrTxCommitRollback) {
+			// fn ignored a failed statement and returned nil: the
+			// transaction was aborted, nothing was written.
+			return false, fmt.Errorf("postgres: transaction aborted by an earlier error that was not returned: %w", err)
+		}
+		// A commit that fails on a lost connection has an unknown outcome:
+		// it is reported (ErrUnavailable), never silently run again.
+		return retryable(err), classify(ctx, err)
+	}
+	return false, nil
+}
+
+// Ping implements meetings.Store: nil when the database answers and
+// accepts writes; an error matching meetings.ErrUnavailable when it is
+// unreachable, restarting, or a read-only standby. It is bounded by the
+// connect timeout plus one second when ctx has no earlier deadline.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.inflight.Done()
+	ctx, cancel := s.bound(ctx, s.pingTimeout)
+	defer cancel()
+	pc, err := s.pool.acquire(ctx)
+	if err != nil {
+		return unavailable(ctx, err)
+	}
+	defer s.pool.release(pc)
+	var standby bool
+	if err := pc.conn.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&standby); err != nil {
+		return unavailable(ctx, err)
+	}
+	if standby {
+		return fmt.Errorf("postgres: %w: the server is a read-only standby", meetings.ErrUnavailable)
+	}
+	return nil
+}
+
+// unavailable classifies err and makes sure that it matches ErrUnavailable:
+// for readiness, any failure (even a timeout of the caller's context)
+// means "not ready".
+func unavailable(ctx context.Context, err error) error {
+	err = classify(ctx, err)
+	if errors.Is(err, meetings.ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("postgres: %w: %w", meetings.ErrUnavailable, err)
+}
+
+// Close implements meetings.Store: it stops accepting calls, waits for the
+// ones in flight and closes the connections. Every committed write is
+// already durable in the database. Close is idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.inflight.Wait()
+	err := s.pool.close()
+	s.log.Info("postgres store closed")
+	return err
+}
