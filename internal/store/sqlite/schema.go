@@ -37,7 +37,7 @@ CREATE TABLE meetings (
 ) STRICT;
 
 CREATE UNIQUE INDEX meetings_token ON meetings (account, token_hash) WHERE token_hash <> '';
-CREATE INDEX meetings_created_at ON meetings (created_at);
+CREATE INDEX meetings_created_at ON meetings (created_at, id);
 CREATE INDEX meetings_primary ON meetings (primary_meeting_id) WHERE primary_meeting_id <> '';
 
 CREATE TABLE attendees (

@@ -239,6 +239,9 @@ func (s *Store) enter() error {
 // connection); see meetings.Store. An error from fn is returned unchanged.
 // If SQLite stays busy past the busy timeout (another process holds the
 // write lock), the whole transaction runs again, at most maxBusyRetries times.
+//
+// There is one writer connection: an Update (or a View, which is fine) must
+// not call Update from inside fn; it would wait for itself until ctx ends.
 func (s *Store) Update(ctx context.Context, fn func(tx meetings.Tx) error) error {
 	if err := s.enter(); err != nil {
 		return err
