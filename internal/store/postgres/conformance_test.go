@@ -8,10 +8,11 @@ import (
 )
 
 // TestConformance runs the engine conformance suite shared with the
-// embedded engine, each subtest on its own fresh database.
+// embedded engine, each subtest in its own fresh schema of one fresh
+// database (which also exercises a search_path given in the URL).
 func TestConformance(t *testing.T) {
-	adminURL(t)
+	db := freshDatabase(t)
 	storetest.Run(t, func(t *testing.T) meetings.Store {
-		return openStore(t, Options{})
+		return openStore(t, Options{URL: freshSchema(t, db)})
 	})
 }

@@ -67,6 +67,34 @@ func freshDatabase(t testing.TB) string {
 	return u.String()
 }
 
+// freshSchema creates an empty schema in the database at dbURL and returns
+// a URL whose sessions use it (search_path), so that tests sharing one
+// database stay isolated; cheaper than a database per test.
+func freshSchema(t testing.TB, dbURL string) string {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	name := "carillon_" + hex.EncodeToString(b[:])
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("create schema %s: %v", name, err)
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // withHost returns dbURL pointing at another host:port (a proxy).
 func withHost(t testing.TB, dbURL, hostPort string) string {
 	t.Helper()

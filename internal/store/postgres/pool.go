@@ -147,6 +147,20 @@ func (p *pool) closeConn(pc *poolConn) {
 	pc.conn.Close(ctx)
 }
 
+// flushIdle closes every idle connection. Called when a connection turns
+// out to have been closed by the server (a restart, a failover,
+// pg_terminate_backend): the other idle ones most likely were too, and
+// each would otherwise cost a failed round trip.
+func (p *pool) flushIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, pc := range idle {
+		p.closeConn(pc)
+	}
+}
+
 // janitor closes connections idle for longer than maxIdleTime, so that a
 // node gives back connections it no longer needs.
 func (p *pool) janitor() {

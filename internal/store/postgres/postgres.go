@@ -266,9 +266,13 @@ func (s *Store) attempt(ctx context.Context, opts pgx.TxOptions, fn func(*tx) er
 	ptx, err := pc.conn.BeginTx(ctx, opts)
 	if err != nil {
 		// BEGIN has no effect, so a connection that broke under it (the
-		// server restarted since the connection was last checked) may
-		// simply be replaced.
-		return ctx.Err() == nil && connectionError(err), classify(ctx, err)
+		// server restarted or ended the session since the connection was
+		// last used) may simply be replaced.
+		broken := ctx.Err() == nil && (connectionError(err) || pc.conn.IsClosed())
+		if broken {
+			s.pool.flushIdle()
+		}
+		return broken, classify(ctx, err)
 	}
 	t := &tx{tx: ptx}
 	if err := fn(t); err != nil {
@@ -307,19 +311,38 @@ func (s *Store) Ping(ctx context.Context) error {
 	defer s.inflight.Done()
 	ctx, cancel := s.bound(ctx, s.pingTimeout)
 	defer cancel()
-	pc, err := s.pool.acquire(ctx)
-	if err != nil {
-		return unavailable(ctx, err)
+	standby, err := s.ping(ctx)
+	if err != nil && ctx.Err() == nil && errors.Is(err, errBrokenConn) {
+		// The server ended the session of an idle connection; one more
+		// try on a new connection tells whether it is still there.
+		standby, err = s.ping(ctx)
 	}
-	defer s.pool.release(pc)
-	var standby bool
-	if err := pc.conn.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&standby); err != nil {
+	if err != nil {
 		return unavailable(ctx, err)
 	}
 	if standby {
 		return fmt.Errorf("postgres: %w: the server is a read-only standby", meetings.ErrUnavailable)
 	}
 	return nil
+}
+
+// errBrokenConn marks a failure on a connection that the failure closed.
+var errBrokenConn = errors.New("connection closed")
+
+func (s *Store) ping(ctx context.Context) (standby bool, err error) {
+	pc, err := s.pool.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer s.pool.release(pc)
+	if err := pc.conn.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&standby); err != nil {
+		if pc.conn.IsClosed() {
+			s.pool.flushIdle()
+			return false, fmt.Errorf("%w: %w", errBrokenConn, err)
+		}
+		return false, err
+	}
+	return standby, nil
 }
 
 // unavailable classifies err and makes sure that it matches ErrUnavailable:
