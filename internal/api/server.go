@@ -1,0 +1,232 @@
+// Package api is Carillon's wire layer: it authenticates, routes, decodes and
+// validates Chime SDK Meetings requests, calls the domain (internal/meetings)
+// and encodes responses and AWS errors (D1). It holds no business rules.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/carillon-dev/carillon/internal/apierr"
+	"github.com/carillon-dev/carillon/internal/apimodel"
+	"github.com/carillon-dev/carillon/internal/ids"
+	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/sigv4"
+)
+
+// MaxBodyBytes is the largest request body accepted (D5).
+const MaxBodyBytes = 1 << 20
+
+// retryAfterSeconds is sent with 503s caused by an unavailable store.
+const retryAfterSeconds = 2
+
+// Server serves the Chime SDK Meetings API and Carillon's own endpoints.
+type Server struct {
+	model    *apimodel.Model
+	svc      *meetings.Service
+	verifier *sigv4.Verifier
+	log      *slog.Logger
+	handlers map[string]handler
+}
+
+// request is what a handler gets: the route's labels, the query and the
+// validated body.
+type request struct {
+	labels map[string]string
+	query  url.Values
+	body   []byte
+}
+
+// handler runs one operation and returns the output to encode as JSON (nil
+// for operations without an output shape, D6).
+type handler func(ctx context.Context, req *request) (any, error)
+
+// NewServer returns the HTTP handler of the whole server.
+func NewServer(model *apimodel.Model, svc *meetings.Service, verifier *sigv4.Verifier, log *slog.Logger) *Server {
+	s := &Server{model: model, svc: svc, verifier: verifier, log: log}
+	s.handlers = s.routes()
+	for _, op := range model.Operations() {
+		if s.handlers[op.Name] == nil {
+			panic("api: no handler for operation " + op.Name)
+		}
+	}
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	requestID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", requestID)
+	rec := &statusRecorder{ResponseWriter: w}
+	var opName, accessKey string
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving request", "request_id", requestID, "panic", p)
+			if rec.status == 0 {
+				writeError(rec, requestID, apierr.New(apierr.ServiceFailure, "An internal error occurred"))
+			}
+		}
+		s.log.Debug("request", "request_id", requestID, "method", r.Method, "path", r.URL.Path,
+			"operation", opName, "access_key_id", accessKey, "status", rec.status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000)
+	}()
+
+	switch r.URL.Path {
+	case "/carillon/health/live":
+		writeHealth(rec, nil)
+		return
+	case "/carillon/health/ready":
+		writeHealth(rec, s.svc.Ready(r.Context()))
+		return
+	}
+
+	opName, accessKey, err := s.serveAPI(rec, r)
+	if err != nil {
+		s.writeFailure(rec, requestID, opName, err)
+	}
+}
+
+// serveAPI runs the checks in the order D2 fixes: authentication, route,
+// body decoding and validation, then the domain (existence, business rules).
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) (opName, accessKey string, err error) {
+	body, err := readBody(w, r)
+	if err != nil {
+		return "", "", err
+	}
+	accessKey, authErr := s.verifier.Verify(r, body)
+	if authErr != nil {
+		return "", "", authErr
+	}
+	op, labels, routeErr := s.model.Match(r.Method, r.URL.EscapedPath(), r.URL.Query())
+	if routeErr != nil {
+		return "", accessKey, routeErr
+	}
+	query := r.URL.Query()
+	if verr := op.Validate(labels, query, body); verr != nil {
+		return op.Name, accessKey, verr
+	}
+	out, err := s.handlers[op.Name](r.Context(), &request{labels: labels, query: query, body: body})
+	if err != nil {
+		return op.Name, accessKey, err
+	}
+	writeOutput(w, op.ResponseCode, out)
+	return op.Name, accessKey, nil
+}
+
+// readBody reads the whole body, refusing more than MaxBodyBytes (D5).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > MaxBodyBytes {
+		return nil, apierr.New(apierr.BadRequest, "Request body is larger than %d bytes", MaxBodyBytes)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, apierr.New(apierr.BadRequest, "Request body is larger than %d bytes", MaxBodyBytes)
+	}
+	if err != nil {
+		return nil, apierr.New(apierr.BadRequest, "Could not read the request body")
+	}
+	return body, nil
+}
+
+// writeFailure maps any error to the wire. Errors that are not *apierr.Error
+// are internal: logged with the request id, reported without detail.
+func (s *Server) writeFailure(w http.ResponseWriter, requestID, opName string, err error) {
+	if e, ok := apierr.As(err); ok {
+		writeError(w, requestID, e)
+		return
+	}
+	if errors.Is(err, meetings.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("storage unavailable", "request_id", requestID, "operation", opName, "error", err)
+		writeError(w, requestID, &apierr.Error{Kind: apierr.ServiceUnavailable,
+			Message: "The service is temporarily unavailable; retry later", RetryAfterSeconds: retryAfterSeconds})
+		return
+	}
+	s.log.Error("internal error", "request_id", requestID, "operation", opName, "error", err)
+	writeError(w, requestID, apierr.New(apierr.ServiceFailure, "An internal error occurred (request %s)", requestID))
+}
+
+// writeError writes the D1 error form that every official SDK maps.
+func writeError(w http.ResponseWriter, requestID string, e *apierr.Error) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amzn-ErrorType", e.Kind.Code())
+	if e.Kind == apierr.ServiceUnavailable {
+		retry := e.RetryAfterSeconds
+		if retry <= 0 {
+			retry = retryAfterSeconds
+		}
+		h.Set("Retry-After", strconv.Itoa(retry))
+	}
+	body := struct {
+		Code         string
+		Message      string
+		RequestId    string
+		ResourceName string `json:",omitempty"`
+	}{e.Kind.Code(), e.Message, requestID, e.ResourceName}
+	w.WriteHeader(e.Kind.Status())
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func writeOutput(w http.ResponseWriter, status int, out any) {
+	if out == nil || status == http.StatusNoContent {
+		w.WriteHeader(status) // D6: no output shape, empty body
+		return
+	}
+	buf, err := json.Marshal(out)
+	if err != nil {
+		panic(err) // our own output types always marshal
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf)
+}
+
+func writeHealth(w http.ResponseWriter, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, `{"status":"unavailable"}`+"\n")
+		return
+	}
+	_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+}
+
+// newRequestID returns a random UUID-shaped request id.
+func newRequestID() string {
+	id, err := ids.NewUUID(rand.Reader)
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return id
+}
+
+// statusRecorder remembers the status written, for logging and for knowing
+// whether a panic can still be reported.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
