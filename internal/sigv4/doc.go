@@ -32,10 +32,11 @@
 //
 // aws-sdk-go-v2's aws/signer/v4 can recompute a signature, but it cannot be
 // made to reproduce every signature the official SDKs produce:
-//   - it decides which headers to sign itself: it always adds content-length
-//     when r.ContentLength > 0 and never signs "content-length: 0", which the
-//     JS SDK v3 signs on body-less POSTs; it drops User-Agent, Expect,
-//     X-Amzn-Trace-Id, Transfer-Encoding from any list;
+//   - it decides which headers to sign itself, so it must be handed a copy
+//     of the request carrying exactly the client's signed headers, and even
+//     then it adds content-length whenever r.ContentLength > 0, can never
+//     sign "content-length: 0" (a client may), and drops User-Agent, Expect,
+//     X-Amzn-Trace-Id and Transfer-Encoding if a client signed them;
 //   - it re-sets X-Amz-Date and X-Amz-Security-Token and rewrites r.Host
 //     (default-port stripping) on the request it is handed;
 //   - it allocates heavily (a cloned request, header maps, url.Values,
