@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -131,10 +130,15 @@ const (
 // jnode is a decoded JSON value. Objects keep every key in order, including
 // duplicates, so that validation sees exactly what was sent.
 type jnode struct {
-	kind jkind
-	str  string // string value or number literal
-	keys []string
-	kids []jnode // object values (parallel to keys) or array elements
+	kind   jkind
+	str    string   // string value or number literal
+	fields []jfield // object members, in order
+	elems  []jnode  // array elements
+}
+
+type jfield struct {
+	key string
+	val jnode
 }
 
 type decodeError string
@@ -142,97 +146,192 @@ type decodeError string
 func (e decodeError) Error() string { return string(e) }
 
 const (
-	errNotJSON      = decodeError("The request body is not valid JSON")
-	errNotObject    = decodeError("The request body must be a JSON object")
-	errTooDeep      = decodeError("The request body is nested too deeply")
-	errTrailingJSON = decodeError("The request body must hold a single JSON object")
+	errNotJSON   = decodeError("The request body is not valid JSON")
+	errNotObject = decodeError("The request body must be a JSON object")
+	errTooDeep   = decodeError("The request body is nested too deeply")
 )
 
+// parseBody decodes a request body into a jnode tree. json.Valid (the same
+// scanner json.Unmarshal uses, allocation-free) decides what is JSON, so
+// validation and the handlers' decoder never disagree on syntax; the small
+// parser below then only has to build the tree. Strings with escapes or
+// non-ASCII bytes are unquoted by encoding/json itself for identical
+// results (invalid UTF-8 becomes U+FFFD, surrogate pairs are joined).
 func parseBody(body []byte) (*jnode, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
+	if !json.Valid(body) {
 		return nil, errNotJSON
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	p := parser{b: body}
+	p.ws()
+	if p.i >= len(p.b) || p.b[p.i] != '{' {
 		return nil, errNotObject
 	}
-	root, err := parseValue(dec, tok, 1)
+	root, err := p.value(1)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		if err == nil {
-			return nil, errTrailingJSON
-		}
-		return nil, errNotJSON
+	p.ws()
+	if p.i != len(p.b) {
+		return nil, errNotJSON // unreachable after json.Valid
 	}
 	return &root, nil
 }
 
-func parseValue(dec *json.Decoder, tok json.Token, depth int) (jnode, error) {
-	switch t := tok.(type) {
-	case nil:
-		return jnode{kind: jNull}, nil
-	case bool:
-		if t {
-			return jnode{kind: jBool, str: "true"}, nil
+type parser struct {
+	b []byte
+	i int
+}
+
+func (p *parser) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
 		}
-		return jnode{kind: jBool, str: "false"}, nil
-	case json.Number:
-		return jnode{kind: jNumber, str: string(t)}, nil
-	case string:
-		return jnode{kind: jString, str: t}, nil
-	case json.Delim:
+	}
+}
+
+func (p *parser) value(depth int) (jnode, error) {
+	p.ws()
+	if p.i >= len(p.b) {
+		return jnode{}, errNotJSON
+	}
+	switch c := p.b[p.i]; c {
+	case '{':
 		if depth > maxDepth {
 			return jnode{}, errTooDeep
 		}
-		switch t {
-		case '{':
-			n := jnode{kind: jObject}
-			for {
-				kt, err := dec.Token()
-				if err != nil {
-					return jnode{}, errNotJSON
-				}
-				if d, ok := kt.(json.Delim); ok && d == '}' {
-					return n, nil
-				}
-				key, ok := kt.(string)
-				if !ok {
-					return jnode{}, errNotJSON
-				}
-				vt, err := dec.Token()
-				if err != nil {
-					return jnode{}, errNotJSON
-				}
-				child, err := parseValue(dec, vt, depth+1)
-				if err != nil {
-					return jnode{}, err
-				}
-				n.keys = append(n.keys, key)
-				n.kids = append(n.kids, child)
+		p.i++
+		n := jnode{kind: jObject}
+		p.ws()
+		if p.i < len(p.b) && p.b[p.i] == '}' {
+			p.i++
+			return n, nil
+		}
+		for {
+			p.ws()
+			key, err := p.string()
+			if err != nil {
+				return jnode{}, err
 			}
-		case '[':
-			n := jnode{kind: jArray}
-			for {
-				et, err := dec.Token()
-				if err != nil {
-					return jnode{}, errNotJSON
-				}
-				if d, ok := et.(json.Delim); ok && d == ']' {
-					return n, nil
-				}
-				child, err := parseValue(dec, et, depth+1)
-				if err != nil {
-					return jnode{}, err
-				}
-				n.kids = append(n.kids, child)
+			p.ws()
+			if p.i >= len(p.b) || p.b[p.i] != ':' {
+				return jnode{}, errNotJSON
 			}
+			p.i++
+			child, err := p.value(depth + 1)
+			if err != nil {
+				return jnode{}, err
+			}
+			n.fields = append(n.fields, jfield{key, child})
+			p.ws()
+			if p.i >= len(p.b) {
+				return jnode{}, errNotJSON
+			}
+			if p.b[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.b[p.i] == '}' {
+				p.i++
+				return n, nil
+			}
+			return jnode{}, errNotJSON
+		}
+	case '[':
+		if depth > maxDepth {
+			return jnode{}, errTooDeep
+		}
+		p.i++
+		n := jnode{kind: jArray}
+		p.ws()
+		if p.i < len(p.b) && p.b[p.i] == ']' {
+			p.i++
+			return n, nil
+		}
+		for {
+			child, err := p.value(depth + 1)
+			if err != nil {
+				return jnode{}, err
+			}
+			n.elems = append(n.elems, child)
+			p.ws()
+			if p.i >= len(p.b) {
+				return jnode{}, errNotJSON
+			}
+			if p.b[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.b[p.i] == ']' {
+				p.i++
+				return n, nil
+			}
+			return jnode{}, errNotJSON
+		}
+	case '"':
+		s, err := p.string()
+		return jnode{kind: jString, str: s}, err
+	case 't':
+		return p.literal("true", jnode{kind: jBool, str: "true"})
+	case 'f':
+		return p.literal("false", jnode{kind: jBool, str: "false"})
+	case 'n':
+		return p.literal("null", jnode{kind: jNull})
+	default:
+		if c != '-' && (c < '0' || c > '9') {
+			return jnode{}, errNotJSON
+		}
+		start := p.i
+		for p.i < len(p.b) {
+			c := p.b[p.i]
+			if c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+				p.i++
+				continue
+			}
+			break
+		}
+		return jnode{kind: jNumber, str: string(p.b[start:p.i])}, nil
+	}
+}
+
+func (p *parser) literal(word string, n jnode) (jnode, error) {
+	if !bytes.HasPrefix(p.b[p.i:], []byte(word)) {
+		return jnode{}, errNotJSON
+	}
+	p.i += len(word)
+	return n, nil
+}
+
+// string reads a JSON string at p.i.
+func (p *parser) string() (string, error) {
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return "", errNotJSON
+	}
+	start := p.i
+	simple := true
+	for j := p.i + 1; j < len(p.b); j++ {
+		switch c := p.b[j]; {
+		case c == '\\':
+			simple = false
+			j++ // skip the escaped byte (a quote or backslash included)
+		case c == '"':
+			p.i = j + 1
+			if simple {
+				return string(p.b[start+1 : j]), nil
+			}
+			var s string
+			if err := json.Unmarshal(p.b[start:p.i], &s); err != nil {
+				return "", errNotJSON
+			}
+			return s, nil
+		case c >= utf8.RuneSelf:
+			simple = false
 		}
 	}
-	return jnode{}, errNotJSON
+	return "", errNotJSON
 }
 
 // ---- validation ----
@@ -292,15 +391,16 @@ func (v *validator) checkField(mem *Member, parent *pathRef, obj *jnode) {
 	p := pathRef{parent: parent, name: mem.Name}
 	var val *jnode
 	if obj != nil {
-		for i, k := range obj.keys {
-			if k != mem.Name && !strings.EqualFold(k, mem.Name) {
+		for i := range obj.fields {
+			f := &obj.fields[i]
+			if f.key != mem.Name && !strings.EqualFold(f.key, mem.Name) {
 				continue
 			}
 			if val != nil {
 				v.add(p.String(), "Member must not appear more than once")
 				return
 			}
-			val = &obj.kids[i]
+			val = &f.val
 		}
 	}
 	if val == nil || val.kind == jNull {
@@ -348,7 +448,7 @@ func (v *validator) checkValue(mem *Member, p *pathRef, val *jnode) {
 			v.add(p.String(), "Member must be a list (JSON array)")
 			return
 		}
-		n := int64(len(val.kids))
+		n := int64(len(val.elems))
 		if mem.Min != nil && n < *mem.Min {
 			v.add(p.String(), "Member must have length greater than or equal to "+strconv.FormatInt(*mem.Min, 10))
 		}
@@ -356,9 +456,9 @@ func (v *validator) checkValue(mem *Member, p *pathRef, val *jnode) {
 			v.add(p.String(), "Member must have length less than or equal to "+strconv.FormatInt(*mem.Max, 10))
 			return // items are not checked one by one (bounded message)
 		}
-		for i := range val.kids {
+		for i := range val.elems {
 			ep := pathRef{parent: p, index: i}
-			el := &val.kids[i]
+			el := &val.elems[i]
 			if el.kind == jNull {
 				v.add(ep.String(), "Member must not be null")
 				continue
