@@ -251,14 +251,12 @@ func openStore(ctx context.Context, cfg *config, log *slog.Logger) (meetings.Sto
 	return s, "embedded SQLite in " + cfg.data, err
 }
 
-// redactURL drops the password from a database URL before it is printed.
+// redactURL drops the password from a database URL before it is printed;
+// a key=value DSN is not printed at all.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		if err != nil {
-			return "a key=value DSN"
-		}
-		return raw
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "key=value DSN"
 	}
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
