@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -206,4 +207,36 @@ func TestOpenUnreachable(t *testing.T) {
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("Open took %v", took)
 	}
+}
+
+// TestPartitionManyCallers: while the database does not answer, a crowd of
+// callers (more than the pool's connections) all fail fast too, instead of
+// queueing behind connection attempts that each wait out the timeout.
+func TestPartitionManyCallers(t *testing.T) {
+	t.Parallel()
+	dbURL := freshDatabase(t)
+	p := startProxy(t, targetOf(t, dbURL))
+	s := openStore(t, Options{URL: withHost(t, dbURL, p.addr), MaxConns: 4, ConnectTimeout: 500 * time.Millisecond})
+	const id = "6d3e1c1a-9b7f-4d2e-8c55-000000000004"
+	insertMeeting(t, s, testMeeting(id))
+	p.down()
+	p.up(true) // accepts, never answers
+	var wg sync.WaitGroup
+	for i := range 40 {
+		op := faultOps[i%len(faultOps)]
+		wg.Go(func() {
+			start := time.Now()
+			err := op.call(context.Background(), s, id)
+			if !errors.Is(err, meetings.ErrUnavailable) {
+				t.Errorf("%s #%d = %v, want ErrUnavailable", op.name, i, err)
+			}
+			if took := time.Since(start); took > 3*time.Second {
+				t.Errorf("%s #%d took %v", op.name, i, took)
+			}
+		})
+	}
+	wg.Wait()
+	p.down()
+	p.up(false)
+	expectRecovery(t, s, id)
 }

@@ -26,7 +26,10 @@ import (
 // pinged before reuse when it sat idle more than pingAfter (so a database
 // restart costs the first request nothing), and closed by a janitor when it
 // sat idle more than maxIdleTime. New connections are dialled on demand, so
-// the pool recovers by itself when the database comes back.
+// the pool recovers by itself when the database comes back; for
+// dialBackoff after a failed attempt, callers that would dial fail at once
+// instead (when the database is unreachable, a queue of callers each
+// waiting out a connect timeout would be a hang).
 type pool struct {
 	cfg         *pgx.ConnConfig
 	sem         chan struct{} // one token per open or opening connection in use
@@ -35,11 +38,17 @@ type pool struct {
 	pingAfter   time.Duration
 	pingTimeout time.Duration
 
-	mu     sync.Mutex
-	idle   []*poolConn // LIFO: the most recently used connection first
-	closed bool
-	stop   chan struct{}
-	done   chan struct{}
+	// dialBackoff: after a failed connection attempt, callers that find no
+	// idle connection fail at once for this long instead of dialling.
+	dialBackoff time.Duration
+
+	mu              sync.Mutex
+	idle            []*poolConn // LIFO: the most recently used connection first
+	closed          bool
+	dialErr         error // the last connection attempt's error; nil after a success
+	dialFailedUntil time.Time
+	stop            chan struct{}
+	done            chan struct{}
 }
 
 type poolConn struct {
@@ -58,6 +67,7 @@ func newPool(cfg *pgx.ConnConfig, maxConns int, maxLifetime, maxIdleTime time.Du
 		maxIdleTime: maxIdleTime,
 		pingAfter:   time.Second,
 		pingTimeout: 2 * time.Second,
+		dialBackoff: 250 * time.Millisecond,
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 	}
@@ -109,7 +119,26 @@ func (p *pool) acquire(ctx context.Context) (*poolConn, error) {
 		}
 		return pc, nil
 	}
+	p.mu.Lock()
+	lastErr, until := p.dialErr, p.dialFailedUntil
+	p.mu.Unlock()
+	if lastErr != nil && time.Now().Before(until) {
+		// A connection attempt failed moments ago: fail at once rather
+		// than queue every caller behind another attempt that will most
+		// likely time out too.
+		<-p.sem
+		return nil, fmt.Errorf("postgres: database unreachable (retrying in %v): %w: %w",
+			time.Until(until).Round(time.Millisecond), meetings.ErrUnavailable, lastErr)
+	}
 	conn, err := pgx.ConnectConfig(ctx, p.cfg)
+	p.mu.Lock()
+	switch {
+	case err == nil:
+		p.dialErr = nil
+	case ctx.Err() == nil:
+		p.dialErr, p.dialFailedUntil = err, time.Now().Add(p.dialBackoff)
+	}
+	p.mu.Unlock()
 	if err != nil {
 		<-p.sem
 		return nil, err
