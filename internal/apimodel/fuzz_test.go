@@ -2,7 +2,9 @@ package apimodel
 
 import (
 	"encoding/json"
+	"io"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -178,5 +180,79 @@ func BenchmarkMatch(b *testing.B) {
 		if _, _, err := m.Match("PUT", path, q); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// FuzzParseBody is a differential test of the body parser against
+// encoding/json (UseNumber): same verdict on syntax, same values (objects
+// compared with encoding/json's last-key-wins).
+func FuzzParseBody(f *testing.F) {
+	m := MustLoad()
+	for _, op := range m.Operations() {
+		if op.HasBody {
+			f.Add(baseInput(f, op).bodyBytes(f))
+		}
+	}
+	for _, s := range []string{`{}`, `{"a":"\u00e9\ud83d\ude00\ud800x\\\"\/\b\f\n\r\t"}`, "{\"a\":\"\xff\xfe\"}", `{"a":[1,-0.5e+3,true,false,null,{}]}`, `{"a":1,"a":2}`, `{"a" : [ ] , "b":{ }}`, `[]`, `{"a":01}`, `{"a":"x`, `{} {}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		n, err := parseBody(body)
+		var want any
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.UseNumber()
+		jerr := dec.Decode(&want)
+		if jerr == nil {
+			if _, terr := dec.Token(); terr != io.EOF {
+				jerr = errNotJSON // trailing data
+			}
+		}
+		switch {
+		case err == errTooDeep:
+			return
+		case err == errNotObject:
+			if jerr != nil {
+				t.Fatalf("parser says valid non-object, encoding/json says %v", jerr)
+			}
+			if _, ok := want.(map[string]any); ok {
+				t.Fatal("parser says non-object for an object")
+			}
+			return
+		case err != nil:
+			if jerr == nil {
+				t.Fatalf("parser rejects %q which encoding/json accepts", body)
+			}
+			return
+		case jerr != nil:
+			t.Fatalf("parser accepts %q which encoding/json rejects: %v", body, jerr)
+		}
+		if got := toAny(n); !reflect.DeepEqual(got, want) {
+			t.Fatalf("parse mismatch:\n got %#v\nwant %#v", got, want)
+		}
+	})
+}
+
+func toAny(n *jnode) any {
+	switch n.kind {
+	case jNull:
+		return nil
+	case jBool:
+		return n.str == "true"
+	case jNumber:
+		return json.Number(n.str)
+	case jString:
+		return n.str
+	case jArray:
+		l := make([]any, len(n.elems))
+		for i := range n.elems {
+			l[i] = toAny(&n.elems[i])
+		}
+		return l
+	default:
+		obj := map[string]any{}
+		for i := range n.fields {
+			obj[n.fields[i].key] = toAny(&n.fields[i].val)
+		}
+		return obj
 	}
 }
