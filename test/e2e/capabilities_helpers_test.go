@@ -24,7 +24,7 @@ import (
 // Media capability values (MediaCapabilities enum).
 const (
 	sr   = "SendReceive"
-	snd = "Send"
+	snd  = "Send"
 	recv = "Receive"
 	none = "None"
 )
