@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 )
 
 // Rules the model states only in documentation (api-reference.md §3, §4.3),
@@ -67,14 +66,15 @@ func ValidateExternalID(s string) error {
 // simple case folding, comparing the first four runes (not bytes, so a
 // multi-byte first rune is never cut).
 func hasReservedPrefix(s string) bool {
+	const runes = 4 // utf8.RuneCountInString(reservedPrefix)
 	n := 0
 	for i := range s {
-		if n == utf8.RuneCountInString(reservedPrefix) {
+		if n == runes {
 			return strings.EqualFold(s[:i], reservedPrefix)
 		}
 		n++
 	}
-	return n == utf8.RuneCountInString(reservedPrefix) && strings.EqualFold(s, reservedPrefix)
+	return n == runes && strings.EqualFold(s, reservedPrefix)
 }
 
 // applyDocRules attaches the documentation-only rules and the deliberate
