@@ -328,6 +328,7 @@ func BenchmarkParallelBatchExcept250(b *testing.B) {
 	var next atomic.Int64
 	procs := runtime.GOMAXPROCS(0)
 	b.SetParallelism((parallelWriters + procs - 1) / procs)
+	commits0, fns0 := s.stats.commits.Load(), s.stats.fns.Load()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		t := targets[int(next.Add(1)-1)%len(targets)]
@@ -341,6 +342,10 @@ func BenchmarkParallelBatchExcept250(b *testing.B) {
 			}
 		}
 	})
+	b.StopTimer()
+	if c := s.stats.commits.Load() - commits0; c > 0 {
+		b.ReportMetric(float64(s.stats.fns.Load()-fns0)/float64(c), "ops/commit")
+	}
 }
 
 func BenchmarkBatchExcept250(b *testing.B)   { benchBatchExcept(b, 250) }

@@ -5,14 +5,17 @@
 // so `go run` and `go test` work on a machine that has only Go.
 //
 // Concurrency (D10): all writes go through one dedicated writer connection
-// (a database/sql pool capped at one connection) and every write transaction
-// starts with BEGIN IMMEDIATE, so Update calls serialize, in this process and
-// against any other process opening the same file. Reads run concurrently on a
+// (a database/sql pool capped at one connection), owned by one writer
+// goroutine, and every write transaction starts with BEGIN IMMEDIATE, so
+// Update calls serialize, in this process and against any other process
+// opening the same file. The writer commits the Update calls that queued
+// while it was busy in one transaction, each in its own savepoint (group
+// commit, see group.go). Reads run concurrently on a
 // separate pool of query-only connections; in WAL mode they see a consistent
 // snapshot and neither block nor are blocked by the writer.
 //
 // Durability: WAL with synchronous=FULL, so a write is on disk (fsynced)
-// when Update returns nil.
+// when Update returns nil; a group of Updates shares one fsync.
 package sqlite
 
 import (
@@ -84,6 +87,10 @@ type Store struct {
 	mu       sync.Mutex
 	closed   bool
 	inflight sync.WaitGroup
+
+	queue      chan *request // Update -> writer goroutine
+	writerDone chan struct{} // closed when the writer goroutine ends
+	stats      writerStats
 }
 
 var _ meetings.Store = (*Store)(nil)
@@ -128,6 +135,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		return nil, err
 	}
+	s.queue = make(chan *request, queueSize)
+	s.writerDone = make(chan struct{})
+	go s.writer()
 	log.Info("sqlite store open", "path", s.path, "schema_version", len(migrations), "in_memory", opts.InMemory)
 	return s, nil
 }
@@ -235,51 +245,29 @@ func (s *Store) enter() error {
 	return nil
 }
 
-// Update runs fn in one write transaction (BEGIN IMMEDIATE on the writer
-// connection); see meetings.Store. An error from fn is returned unchanged.
-// If SQLite stays busy past the busy timeout (another process holds the
-// write lock), the whole transaction runs again, at most maxBusyRetries times.
+// Update runs fn in a write transaction on the writer connection (BEGIN
+// IMMEDIATE); see meetings.Store. An error from fn is returned unchanged, and
+// only fn's own writes are rolled back: the transaction may be shared with
+// other Update calls (group commit, see group.go), each of which sees the
+// writes of those before it. nil is returned once the transaction has
+// committed (fsynced). If SQLite stays busy past the busy timeout (another
+// process holds the write lock), the transaction runs again, at most
+// maxBusyRetries times.
 //
-// There is one writer connection: an Update (or a View, which is fine) must
-// not call Update from inside fn; it would wait for itself until ctx ends.
+// fn runs on the writer goroutine, not the caller's; a panic in it is raised
+// again in the caller. Statements in fn check ctx when they start but are not
+// interrupted by it. ctx ending before fn starts fails the Update with
+// ctx.Err() and fn never runs; once fn has started, Update waits for the
+// commit.
+//
+// There is one writer: an Update (or a View, which is fine) must not call
+// Update from inside fn; it would wait for itself until ctx ends.
 func (s *Store) Update(ctx context.Context, fn func(tx meetings.Tx) error) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
 	defer s.inflight.Done()
-	for attempt := 0; ; attempt++ {
-		err := s.update(ctx, fn)
-		if err == nil || !isBusy(err) || attempt >= maxBusyRetries || ctx.Err() != nil {
-			return err
-		}
-		s.log.Warn("sqlite write transaction busy; retrying", "attempt", attempt+1, "err", err)
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
-		}
-	}
-}
-
-func (s *Store) update(ctx context.Context, fn func(tx meetings.Tx) error) error {
-	sqlTx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return mapErr(err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			sqlTx.Rollback()
-		}
-	}()
-	if err := fn(&tx{tx: sqlTx, stmts: s.wStmts}); err != nil {
-		return err
-	}
-	done = true
-	if err := sqlTx.Commit(); err != nil {
-		return mapErr(err)
-	}
-	return nil
+	return s.submit(ctx, fn)
 }
 
 // View runs fn in a read-only transaction on a reader connection. The
@@ -325,6 +313,10 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.inflight.Wait()
+	// Every Update has returned; the writer drains what is left in the queue
+	// (requests whose callers gave up) and ends.
+	close(s.queue)
+	<-s.writerDone
 
 	var errs []error
 	if s.tempDir == "" {

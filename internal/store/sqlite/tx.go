@@ -45,6 +45,11 @@ const (
 	qDeleteAttendee  = `DELETE FROM attendees WHERE meeting_id = ? AND id = ?`
 	qPutTag          = `INSERT INTO tags (meeting_id, key, value) VALUES (?, ?, ?) ON CONFLICT (meeting_id, key) DO UPDATE SET value = excluded.value`
 	qDeleteTag       = `DELETE FROM tags WHERE meeting_id = ? AND key = ?`
+
+	// Group commit (group.go): each Update's fn runs inside this savepoint.
+	qSavepoint  = `SAVEPOINT fn`
+	qRelease    = `RELEASE fn`
+	qRollbackTo = `ROLLBACK TO fn`
 )
 
 var readQueries = []string{
@@ -54,7 +59,7 @@ var readQueries = []string{
 
 var writeQueries = []string{
 	qInsertMeeting, qUpdateMeeting, qDeleteMeeting, qInsertAttendee, qSetAttendeeCaps,
-	qDeleteAttendee, qPutTag, qDeleteTag,
+	qDeleteAttendee, qPutTag, qDeleteTag, qSavepoint, qRelease, qRollbackTo,
 }
 
 // stmtCache holds statements prepared on a pool, so that a transaction does
@@ -83,6 +88,15 @@ func prepare(ctx context.Context, db *sql.DB, queries []string) (stmtCache, erro
 type tx struct {
 	tx    *sql.Tx
 	stmts stmtCache
+	// detached is set on the writer's transactions, which many Update calls
+	// share (group commit): a statement checks the context it is given and
+	// fails with its error when that context is done, but runs under
+	// context.Background(), so that one caller's cancellation never reaches
+	// the driver. (A cancelled context makes the driver interrupt the
+	// statement, and SQLite may then roll back the whole transaction, with
+	// the other callers' writes.) It also spares the driver a watcher
+	// goroutine per statement.
+	detached bool
 }
 
 var _ meetings.Tx = (*tx)(nil)
@@ -91,9 +105,23 @@ var _ meetings.Tx = (*tx)(nil)
 // cannot type-assert its way to writes (the connection is query-only anyway).
 type readTx struct{ meetings.ReadTx }
 
+// stmtCtx is the context a statement runs under; see tx.detached.
+func (t *tx) stmtCtx(ctx context.Context) (context.Context, error) {
+	if !t.detached {
+		return ctx, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.Background(), nil
+}
+
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx, err := t.stmtCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var rows *sql.Rows
-	var err error
 	if st := t.stmts[q]; st != nil {
 		rows, err = t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	} else {
@@ -103,8 +131,11 @@ func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 }
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx, err := t.stmtCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var res sql.Result
-	var err error
 	if st := t.stmts[q]; st != nil {
 		res, err = t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	} else {
