@@ -78,7 +78,8 @@
 // one (as aws-sdk-go-v2; botocore and JS also collapse tabs, which no SDK
 // puts in a header it signs); repeated headers are joined with ','.
 // SignedHeaders must be lower-case, sorted and unique, as every SDK sends
-// them.
+// them. Access key ids, regions and services in the credential scope are
+// limited to A-Z a-z 0-9 - _ . (so root keys from D24 must be too).
 //
 // # Performance
 //
