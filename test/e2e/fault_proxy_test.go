@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// faultProxy is a TCP proxy to the shared PostgreSQL server that a test can
+// take down (listener closed, every proxied connection reset) and bring back
+// on the same address, to simulate a database outage without touching the
+// shared server. In black-hole mode it accepts connections and never answers
+// (a database host that stopped responding).
+type faultProxy struct {
+	t      testing.TB
+	target string
+	Addr   string
+
+	mu        sync.Mutex
+	ln        net.Listener
+	conns     map[net.Conn]struct{}
+	blackhole bool
+}
+
+func startFaultProxy(t testing.TB, target string) *faultProxy {
+	t.Helper()
+	p := &faultProxy{t: t, target: target, conns: map[net.Conn]struct{}{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Addr = ln.Addr().String()
+	p.serve(ln)
+	t.Cleanup(p.Down)
+	return p
+}
+
+func (p *faultProxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.handle(c)
+		}
+	}()
+}
+
+// track registers c so that Down closes it; false (and c closed) when the
+// proxy is already down.
+func (p *faultProxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		c.Close()
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *faultProxy) handle(c net.Conn) {
+	if !p.track(c) {
+		return
+	}
+	p.mu.Lock()
+	hole := p.blackhole
+	p.mu.Unlock()
+	if hole {
+		return // held open, never answered, until Down
+	}
+	s, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	if err != nil {
+		c.Close()
+		return
+	}
+	if !p.track(s) {
+		c.Close()
+		return
+	}
+	go func() { _, _ = io.Copy(s, c); s.Close(); c.Close() }()
+	go func() { _, _ = io.Copy(c, s); s.Close(); c.Close() }()
+}
+
+// Down closes the listener and every proxied connection: connections reset,
+// new ones refused.
+func (p *faultProxy) Down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+// Up listens again on the same address; blackhole selects the mode.
+func (p *faultProxy) Up(blackhole bool) {
+	p.t.Helper()
+	p.mu.Lock()
+	p.blackhole = blackhole
+	p.mu.Unlock()
+	var ln net.Listener
+	var err error
+	for range 50 { // the port may linger for a moment after Close
+		if ln, err = net.Listen("tcp", p.Addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		p.t.Fatalf("proxy: listen again on %s: %v", p.Addr, err)
+	}
+	p.serve(ln)
+}
