@@ -99,7 +99,7 @@ func TestOpsCreateMeetingShape(t *testing.T) {
 			},
 			MediaPlacementNetworkType: types.MediaPlacementNetworkTypeDualStack,
 			MeetingFeatures: &types.MeetingFeaturesConfiguration{
-				Video: &types.VideoFeatures{MaxResolution: types.VideoResolutionFhd},
+				Video:    &types.VideoFeatures{MaxResolution: types.VideoResolutionFhd},
 				Attendee: &types.AttendeeFeatures{MaxCount: aws.Int32(25)},
 			},
 		})
