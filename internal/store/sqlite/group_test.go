@@ -2,8 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -553,4 +557,73 @@ func TestGroupCloseDrains(t *testing.T) {
 			t.Errorf("queued Update %d lost across Close", i)
 		}
 	}
+}
+
+// Another process (here: another connection) holding the write lock past
+// the busy timeout: BEGIN IMMEDIATE fails with SQLITE_BUSY, the writer
+// retries, and the queued Updates commit once the lock is free.
+func TestGroupBusyRetry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the busy timeout")
+	}
+	var logs lockedBuffer
+	s, err := Open(context.Background(), Options{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m := seedMeeting(t, s)
+	ctx := context.Background()
+	other, err := sql.Open("sqlite", s.dsn(url.Values{"_pragma": {"busy_timeout(0)"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	results := make([]<-chan error, 3)
+	for i := range results {
+		results[i] = goUpdate(ctx, s, insertAttendeeFn(attendeeFor(m.ID, fmt.Sprint("b", i))))
+	}
+	// Release the lock after the first BEGIN IMMEDIATE gave up.
+	time.Sleep(busyTimeout + 300*time.Millisecond)
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	for i, ch := range results {
+		if err := <-ch; err != nil {
+			t.Errorf("Update %d after the lock was released: %v", i, err)
+		}
+	}
+	for i := range results {
+		if !attendeeExists(t, s, m.ID, fmt.Sprint("b", i)) {
+			t.Errorf("attendee b%d missing", i)
+		}
+	}
+	if !strings.Contains(logs.String(), "busy; retrying") {
+		t.Errorf("no busy retry logged:\n%s", logs.String())
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
