@@ -127,3 +127,6 @@ func opsSortedKeys(m map[string]string) []string {
 func opsArn(region, meetingID string) string {
 	return "arn:aws:chime:" + region + ":" + testAccount + ":meeting/" + meetingID
 }
+
+// errorsAs is errors.As, for call sites that already import another errors.
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
