@@ -287,3 +287,70 @@ func TestFaultDatabaseOutage(t *testing.T) {
 		t.Errorf("the database holds %d writer attendees, fewer than the %d acknowledged", got, len(w.acked))
 	}
 }
+
+// TestFaultNetworkPartition: the network to the database goes silent (open
+// connections stay open, nothing more is answered; new connections are
+// accepted and never answered), right after the node used its connections.
+// Calls must still fail fast (< 5 s) with 503 ServiceUnavailableException
+// and Retry-After, and the node must recover once the network heals.
+func TestFaultNetworkPartition(t *testing.T) {
+	t.Skip("BUG: during a network partition a call that takes a pooled connection used < 1 s earlier hangs for the full " +
+		"15 s OperationTimeout before its 503 (CreateAttendee: 15.01 s; want < 5 s): the pool skips its liveness ping for " +
+		"connections released < pingAfter (1 s) ago (internal/store/postgres/pool.go:118 in c088c6f), statement_timeout is " +
+		"enforced by the unreachable server, and nothing else bounds a silent socket before DefaultOperationTimeout " +
+		"(internal/store/postgres/postgres.go:56, applied at :238)")
+	db := freshDatabase(t, mnDatabaseURL(t))
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startFaultProxy(t, u.Host)
+	node := startServer(t, mnEngineAt(mnWithHost(t, db, proxy.Addr)))
+	ctx := context.Background()
+	r, err := mnDo(ctx, node, http.MethodPost, "/meetings", mnJSON(t, map[string]any{
+		"ClientRequestToken": "partition", "ExternalMeetingId": "partition", "MediaRegion": "us-east-1"}))
+	if err != nil || r.Status != 200 {
+		t.Fatalf("CreateMeeting: %v %d %s", err, r.Status, r.Body)
+	}
+	var created struct{ Meeting struct{ MeetingId string } }
+	_ = json.Unmarshal(r.Body, &created)
+	mid := created.Meeting.MeetingId
+
+	// Warm connections, then partition while they sit idle in the pool.
+	for i := range 3 {
+		if r, err := mnDo(ctx, node, http.MethodGet, "/meetings/"+mid, nil); err != nil || r.Status != 200 {
+			t.Fatalf("GetMeeting %d: %v %d", i, err, r.Status)
+		}
+	}
+	proxy.Freeze()
+	// The first call takes the connection the warm-up just released.
+	for i, op := range []faultOp{
+		{"CreateAttendee", http.MethodPost, "/meetings/" + mid + "/attendees", mnJSON(t, map[string]any{"ExternalUserId": "partitioned"})},
+		{"GetMeeting", http.MethodGet, "/meetings/" + mid, nil},
+	} {
+		cctx, cancel := context.WithTimeout(ctx, 25*time.Second)
+		start := time.Now()
+		r, err := mnDo(cctx, node, op.method, op.path, op.body)
+		took := time.Since(start)
+		cancel()
+		t.Logf("partition: %s answered %d in %v", op.name, r.Status, took.Round(time.Millisecond))
+		faultCheck503(t, fmt.Sprintf("partition: %s (%d)", op.name, i), r, err, took)
+	}
+
+	proxy.Down()
+	proxy.Up(false)
+	back := time.Now()
+	for {
+		st, _ := faultHealth(t, node, "/carillon/health/ready")
+		if st == 200 {
+			break
+		}
+		if time.Since(back) > 10*time.Second {
+			t.Fatalf("not ready 10s after the partition healed (status %d)", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r, err := mnDo(ctx, node, http.MethodGet, "/meetings/"+mid, nil); err != nil || r.Status != 200 {
+		t.Errorf("GetMeeting after the partition healed: %v %d %s", err, r.Status, r.Body)
+	}
+}

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -22,6 +21,7 @@ type faultProxy struct {
 	ln        net.Listener
 	conns     map[net.Conn]struct{}
 	blackhole bool
+	frozen    chan struct{} // non-nil while frozen: forwarding waits on it
 }
 
 func startFaultProxy(t testing.TB, target string) *faultProxy {
@@ -84,8 +84,45 @@ func (p *faultProxy) handle(c net.Conn) {
 		c.Close()
 		return
 	}
-	go func() { _, _ = io.Copy(s, c); s.Close(); c.Close() }()
-	go func() { _, _ = io.Copy(c, s); s.Close(); c.Close() }()
+	go p.pipe(s, c)
+	go p.pipe(c, s)
+}
+
+// pipe copies src to dst; while the proxy is frozen, what it reads is held
+// back (never delivered) until Down.
+func (p *faultProxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			frozen := p.frozen
+			p.mu.Unlock()
+			if frozen != nil {
+				<-frozen
+				return
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Freeze is a network partition: open connections stay open but nothing
+// more is delivered, and new connections are accepted but never answered.
+func (p *faultProxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.frozen == nil {
+		p.frozen = make(chan struct{})
+	}
+	p.blackhole = true
 }
 
 // Down closes the listener and every proxied connection: connections reset,
@@ -101,6 +138,10 @@ func (p *faultProxy) Down() {
 		c.Close()
 	}
 	clear(p.conns)
+	if p.frozen != nil {
+		close(p.frozen)
+		p.frozen = nil
+	}
 }
 
 // Up listens again on the same address; blackhole selects the mode.
