@@ -271,12 +271,7 @@ func benchBatchExcept(b *testing.B, n int) {
 		if err := s.View(bctx, func(meetings.ReadTx) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
-		pc, err := s.pool.acquire(bctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.pool.release(pc)
-		if err := pc.conn.QueryRow(bctx, `SELECT pg_total_relation_size('attendees') + pg_total_relation_size('meetings')`).Scan(&n); err != nil {
+		if err := s.pool.QueryRow(bctx, `SELECT pg_total_relation_size('attendees') + pg_total_relation_size('meetings')`).Scan(&n); err != nil {
 			b.Fatal(err)
 		}
 		return float64(n) / (1 << 20)

@@ -83,12 +83,11 @@ func SchemaVersion() int { return len(migrations) }
 // nothing to do. PostgreSQL DDL is transactional, so a failed migration
 // leaves the schema as it was.
 func (s *Store) migrate(ctx context.Context) error {
-	pc, err := s.pool.acquire(ctx)
+	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return classify(ctx, err)
 	}
-	defer s.pool.release(pc)
-	c := pc.conn
+	defer c.Release()
 
 	tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {

@@ -18,11 +18,18 @@
 // again. View runs in a REPEATABLE READ READ ONLY transaction: one snapshot
 // for all its reads.
 //
+// Connections: a pgxpool.Pool (pgx's maintained pool). It pings a
+// connection idle for more than a second before handing it out, destroys
+// connections that broke or were released inside a transaction, retires
+// them after MaxConnLifetime and MaxConnIdleTime, and dials new ones on
+// demand.
+//
 // Faults: connections are dialled with a bounded timeout and every session
 // has statement and lock timeouts, so when the database is unreachable or
 // restarting calls fail fast with an error that matches
-// meetings.ErrUnavailable instead of hanging; new connections are dialled
-// on demand, so the engine recovers by itself when the database is back.
+// meetings.ErrUnavailable instead of hanging (see also dialGate); new
+// connections are dialled on demand, so the engine recovers by itself when
+// the database is back.
 //
 // Durability: Update returns nil only after COMMIT succeeded, i.e. (with
 // PostgreSQL's default synchronous_commit=on) after the commit record is
@@ -37,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
@@ -44,6 +52,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
 )
@@ -56,6 +65,17 @@ const (
 	DefaultOperationTimeout = 15 * time.Second
 	DefaultMaxConnLifetime  = time.Hour
 	DefaultMaxConnIdleTime  = 5 * time.Minute
+
+	// pingIdleTimeout bounds the liveness ping of a connection that sat
+	// idle for more than a second, before it is handed out.
+	pingIdleTimeout = 2 * time.Second
+
+	// dialBackoff: after a failed connection attempt, callers that would
+	// dial fail at once for this long (see dialGate).
+	dialBackoff = 250 * time.Millisecond
+
+	// closeWait bounds how long Close waits for connections to close.
+	closeWait = 2 * time.Second
 
 	// idleInTransactionTimeout ends a session that sits in an open
 	// transaction (a stuck or partitioned node) so that it cannot hold a
@@ -70,8 +90,11 @@ const maxRetries = 4
 // Options configures Open.
 type Options struct {
 	// URL is the database, as a postgres:// URL or a key=value DSN (see
-	// pgx.ParseConfig). Parameters in it (sslmode, search_path,
-	// target_session_attrs=read-write, default_query_exec_mode, ...) apply.
+	// pgxpool.ParseConfig). Parameters in it (sslmode, search_path,
+	// target_session_attrs=read-write, default_query_exec_mode, ...) apply;
+	// of pgxpool's pool_* parameters, those that the fields below also set
+	// (pool_max_conns, pool_max_conn_lifetime, pool_max_conn_idle_time,
+	// pool_health_check_period, pool_ping_timeout) are overridden by them.
 	URL string
 	// Logger receives start-up, migration, retry and shutdown messages; nil
 	// discards them.
@@ -102,7 +125,7 @@ type Options struct {
 
 // Store is the PostgreSQL engine. It implements meetings.Store.
 type Store struct {
-	pool        *pool
+	pool        *pgxpool.Pool
 	log         *slog.Logger
 	opTimeout   time.Duration
 	pingTimeout time.Duration
@@ -122,10 +145,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.URL == "" {
 		return nil, errors.New("postgres: Options.URL is required")
 	}
-	cfg, err := pgx.ParseConfig(opts.URL)
+	pcfg, err := pgxpool.ParseConfig(opts.URL)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err) // pgx redacts the password
 	}
+	cfg := pcfg.ConnConfig
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -157,16 +181,32 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if maxConns <= 0 {
 		maxConns = max(8, 2*runtime.GOMAXPROCS(0))
 	}
+	pcfg.MaxConns = int32(min(maxConns, math.MaxInt32))
+	pcfg.MaxConnLifetime = orDefault(opts.MaxConnLifetime, DefaultMaxConnLifetime) // 0: never (pgxpool)
+	pcfg.MaxConnIdleTime = orDefault(opts.MaxConnIdleTime, DefaultMaxConnIdleTime)
+	if pcfg.MaxConnIdleTime == 0 {
+		pcfg.MaxConnIdleTime = math.MaxInt64 // pgxpool: 0 would close every idle connection
+	} else {
+		// The health check retires idle connections; run it often enough
+		// that they go within about a quarter of MaxConnIdleTime.
+		pcfg.HealthCheckPeriod = max(pcfg.MaxConnIdleTime/4, 100*time.Millisecond)
+	}
+	pcfg.PingTimeout = pingIdleTimeout
+	gate := &dialGate{backoff: dialBackoff}
+	pcfg.BeforeConnect = gate.beforeConnect
+	cfg.Tracer = gate
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
 	s := &Store{
 		log:         log,
 		opTimeout:   orDefault(opts.OperationTimeout, DefaultOperationTimeout),
 		pingTimeout: cfg.ConnectTimeout + time.Second,
-		pool: newPool(cfg, maxConns,
-			orDefault(opts.MaxConnLifetime, DefaultMaxConnLifetime),
-			orDefault(opts.MaxConnIdleTime, DefaultMaxConnIdleTime)),
+		pool:        pool,
 	}
 	if err := s.migrate(ctx); err != nil {
-		s.pool.close()
+		pool.Close()
 		return nil, err
 	}
 	log.Info("postgres store open", "host", cfg.Host, "port", cfg.Port, "database", cfg.Database,
@@ -183,6 +223,8 @@ func orDefault(d, def time.Duration) time.Duration {
 	}
 	return d
 }
+
+var errPoolClosed = fmt.Errorf("postgres: store is closed: %w", meetings.ErrUnavailable)
 
 // enter registers a call in flight, or fails once Close has begun.
 func (s *Store) enter() error {
@@ -257,27 +299,27 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(*tx) error)
 
 // attempt runs fn once; retry reports whether running it again may succeed.
 func (s *Store) attempt(ctx context.Context, opts pgx.TxOptions, fn func(*tx) error) (retry bool, err error) {
-	pc, err := s.pool.acquire(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		// The pool already dialled with a bounded timeout: fail fast.
 		return false, classify(ctx, err)
 	}
-	defer s.pool.release(pc)
-	ptx, err := pc.conn.BeginTx(ctx, opts)
+	defer conn.Release() // destroys the connection if it broke or is still in a transaction
+	ptx, err := conn.BeginTx(ctx, opts)
 	if err != nil {
 		// BEGIN has no effect, so a connection that broke under it (the
 		// server restarted or ended the session since the connection was
 		// last used) may simply be replaced.
-		broken := ctx.Err() == nil && (connectionError(err) || pc.conn.IsClosed())
+		broken := ctx.Err() == nil && (connectionError(err) || conn.Conn().IsClosed())
 		if broken {
-			s.pool.flushIdle()
+			s.flushIdle()
 		}
 		return broken, classify(ctx, err)
 	}
 	t := &tx{tx: ptx}
 	if err := fn(t); err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		ptx.Rollback(rctx) // on failure pgx closes the connection; release drops it
+		ptx.Rollback(rctx) // on failure pgx closes the connection; Release destroys it
 		cancel()
 		return t.retry, err
 	}
@@ -330,20 +372,26 @@ func (s *Store) Ping(ctx context.Context) error {
 var errBrokenConn = errors.New("connection closed")
 
 func (s *Store) ping(ctx context.Context) (standby bool, err error) {
-	pc, err := s.pool.acquire(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return false, err
 	}
-	defer s.pool.release(pc)
-	if err := pc.conn.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&standby); err != nil {
-		if pc.conn.IsClosed() {
-			s.pool.flushIdle()
+	defer conn.Release()
+	if err := conn.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&standby); err != nil {
+		if conn.Conn().IsClosed() {
+			s.flushIdle()
 			return false, fmt.Errorf("%w: %w", errBrokenConn, err)
 		}
 		return false, err
 	}
 	return standby, nil
 }
+
+// flushIdle is called when a connection turns out to have been closed by
+// the server (a restart, a failover, pg_terminate_backend): the others most
+// likely were too, and each would otherwise cost a failed round trip. The
+// idle ones are closed now, the ones in use when they are released.
+func (s *Store) flushIdle() { s.pool.Reset() }
 
 // unavailable classifies err and makes sure that it matches ErrUnavailable:
 // for readiness, any failure (even a timeout of the caller's context)
@@ -368,7 +416,22 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.inflight.Wait()
-	err := s.pool.close()
-	s.log.Info("postgres store closed")
-	return err
+	// pgxpool.Pool.Close waits until every connection is closed, and
+	// closing a connection that a cancelled query broke waits for its
+	// cancel request, up to 15 s when the database does not answer (a
+	// partition). Nothing is left to write by now: do not hold up shutdown
+	// longer than closeWait for that; the connections finish closing in
+	// the background.
+	closed := make(chan struct{})
+	go func() {
+		s.pool.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		s.log.Info("postgres store closed")
+	case <-time.After(closeWait):
+		s.log.Warn("postgres store closed; connections still closing in the background", "waited", closeWait)
+	}
+	return nil
 }
