@@ -511,3 +511,40 @@ func guidLike(s string) bool {
 	}
 	return true
 }
+
+// TestCapabilitiesBatchExceptLargeMeeting (D7, D3): with --max-attendees 300
+// a batch reaches every attendee, not just the first 250 or the first page;
+// UpdateAttendeeCapabilities accepts upper-case meeting and attendee ids and
+// answers with the stored lower-case id.
+func TestCapabilitiesBatchExceptLargeMeeting(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		c := startServer(t, e, "--max-attendees", "300").client(t)
+		mid := newMeeting(t, c, "d7-large", nil)
+		ids := addAttendees(t, c, mid, "big", 300, nil)
+		newCaps := triple{recv, recv, recv}
+		if err := batchExcept(c, mid, ids[:250], newCaps); err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range snapshot(t, c, mid) {
+			want := triple{sr, sr, sr}
+			if i >= 250 {
+				want = newCaps
+			}
+			if a.Caps != want {
+				t.Errorf("attendee %d: %v, want %v", i, a.Caps, want)
+			}
+		}
+		out, err := c.UpdateAttendeeCapabilities(context.Background(), &chimesdkmeetings.UpdateAttendeeCapabilitiesInput{
+			MeetingId: aws.String(strings.ToUpper(mid)), AttendeeId: aws.String(strings.ToUpper(ids[299])), Capabilities: triple{none, none, none}.caps(),
+		})
+		if err != nil {
+			t.Fatalf("upper-case ids: %v", err)
+		}
+		if aws.ToString(out.Attendee.AttendeeId) != ids[299] || tripleOf(out.Attendee.Capabilities) != (triple{none, none, none}) {
+			t.Errorf("upper-case update answered %s %v", aws.ToString(out.Attendee.AttendeeId), tripleOf(out.Attendee.Capabilities))
+		}
+		if got := getCaps(t, c, mid, ids[299]); got != (triple{none, none, none}) {
+			t.Errorf("stored %v after upper-case update", got)
+		}
+	})
+}
