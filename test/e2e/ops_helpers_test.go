@@ -130,3 +130,10 @@ func opsArn(region, meetingID string) string {
 
 // errorsAs is errors.As, for call sites that already import another errors.
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// opsEqualJSON compares two values by their JSON encoding.
+func opsEqualJSON(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
+}
