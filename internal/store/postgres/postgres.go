@@ -60,9 +60,13 @@ import (
 // Defaults for the zero values of Options.
 const (
 	DefaultConnectTimeout   = 2 * time.Second
-	DefaultStatementTimeout = 5 * time.Second
-	DefaultLockTimeout      = 3 * time.Second
-	DefaultOperationTimeout = 15 * time.Second
+	DefaultStatementTimeout = 3 * time.Second
+	DefaultLockTimeout      = 2 * time.Second
+	// DefaultOperationTimeout bounds a whole call on the client side. It is
+	// what makes a call fail fast when the network to the database goes
+	// silent: statement_timeout is enforced by the unreachable server, and a
+	// connection released moments ago is handed out without a ping.
+	DefaultOperationTimeout = 4 * time.Second
 	DefaultMaxConnLifetime  = time.Hour
 	DefaultMaxConnIdleTime  = 5 * time.Minute
 
