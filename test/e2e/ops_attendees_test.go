@@ -45,6 +45,10 @@ func TestOpsAttendeeLifecycle(t *testing.T) {
 		if tok := aws.ToString(a.JoinToken); len(tok) < 22 || tok == aws.ToString(b.JoinToken) {
 			t.Errorf("JoinToken %q: want >=128 bits, distinct per attendee (D18)", tok)
 		}
+		// D18: base64url, at least 128 bits (22 characters unpadded).
+		if tok := aws.ToString(a.JoinToken); !opsBase64URL.MatchString(tok) {
+			t.Errorf("JoinToken %q is not base64url of at least 128 bits (D18)", tok)
+		}
 		if got := tripleOf(a.Capabilities); got != (triple{sr, sr, sr}) {
 			t.Errorf("default capabilities %v, want SendReceive x3 (D11)", got)
 		}

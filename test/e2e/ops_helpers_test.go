@@ -21,6 +21,9 @@ import (
 // opsUUIDv4 is a lower-case UUIDv4 (D3).
 var opsUUIDv4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
+// opsBase64URL is an unpadded base64url string of at least 128 bits (D18).
+var opsBase64URL = regexp.MustCompile(`^[A-Za-z0-9_-]{22,}$`)
+
 // opsWantErr checks that err is the SDK's typed exception E with the given
 // HTTP status and error code, and that its message contains every msg.
 func opsWantErr[E error](t *testing.T, err error, status int, code string, msg ...string) {

@@ -79,6 +79,9 @@ func TestOpsCreateMeetingShape(t *testing.T) {
 			if r.Status != http.StatusOK {
 				t.Fatalf("raw GetMeeting: %d %s", r.Status, r.Body)
 			}
+			if r.Header.Get("X-Amzn-Requestid") == "" {
+				t.Errorf("success response without x-amzn-RequestId (D1)")
+			}
 			raw := opsDecode(t, r)["Meeting"].(map[string]any)
 			if tids, ok := raw["TenantIds"].([]any); !ok || len(tids) != 0 {
 				t.Errorf("wire TenantIds %#v, want []", raw["TenantIds"])
