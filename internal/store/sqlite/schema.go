@@ -66,4 +66,34 @@ CREATE TABLE tags (
 	PRIMARY KEY (meeting_id, key)
 ) STRICT, WITHOUT ROWID;
 `,
+	// 2: the audit history (D12), access keys (issue 5) and the index behind
+	// CountMeetings (--max-meetings). See history.go and keys.go.
+	`
+CREATE TABLE events (
+	-- seq is the rowid: append order within the store. AUTOINCREMENT so
+	-- that a seq is never handed out again (paging tokens carry seq
+	-- values). No foreign key: events outlive their meeting.
+	seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+	meeting_id    TEXT    NOT NULL,
+	occurred_at   INTEGER NOT NULL, -- Unix microseconds, UTC
+	request_id    TEXT    NOT NULL,
+	access_key_id TEXT    NOT NULL,
+	type          TEXT    NOT NULL,
+	attendee_id   TEXT    NOT NULL, -- '' for meeting events
+	data          TEXT CHECK (data IS NULL OR json_valid(data)) -- JSON as given; NULL when nil
+) STRICT;
+
+CREATE INDEX events_meeting_seq ON events (meeting_id, seq);
+
+CREATE INDEX meetings_account_created_at ON meetings (account, created_at);
+
+CREATE TABLE access_keys (
+	access_key_id TEXT    NOT NULL PRIMARY KEY,
+	name          TEXT    NOT NULL,
+	sealed_secret BLOB    NOT NULL, -- access.Sealer output, never the secret
+	actions       TEXT    NOT NULL, -- JSON array of strings
+	meeting_arns  TEXT    NOT NULL, -- JSON array of strings; [] means every meeting
+	created_at    INTEGER NOT NULL  -- Unix microseconds, UTC
+) STRICT;
+`,
 }

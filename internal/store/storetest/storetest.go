@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) meetings.Store) {
 		{"ConcurrentGetOrCreateAttendee", testConcurrentGetOrCreate},
 		{"ConcurrentReadersAndWriter", testConcurrentReadersAndWriter},
 	}
+	tests = append(tests, historyTests...) // history.go
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
