@@ -130,6 +130,9 @@ func (s *Service) createAttendees(ctx context.Context, tx Tx, m *MeetingRecord, 
 		if a.Seq, err = tx.InsertAttendee(ctx, a); err != nil {
 			return nil, nil, err
 		}
+		if err := s.record(ctx, tx, m.ID, EventAttendeeCreated, a.ID, &eventData{Capabilities: &a.Caps}); err != nil {
+			return nil, nil, err
+		}
 		count++
 		created = append(created, attendeeView(m, &a))
 	}
@@ -202,11 +205,15 @@ func (s *Service) DeleteAttendee(ctx context.Context, meetingID, attendeeID stri
 		if err != nil {
 			return err
 		}
-		err = tx.DeleteAttendee(ctx, m.ID, normalizeID(attendeeID))
+		id := normalizeID(attendeeID)
+		err = tx.DeleteAttendee(ctx, m.ID, id)
 		if errors.Is(err, ErrNoRecord) {
 			return attendeeNotFound(attendeeID)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, m.ID, EventAttendeeDeleted, id, nil)
 	})
 }
 
@@ -233,6 +240,9 @@ func (s *Service) UpdateAttendeeCapabilities(ctx context.Context, meetingID, att
 			return err
 		}
 		if err := tx.UpdateMeeting(ctx, m); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, m.ID, EventCapabilitiesUpdated, a.ID, &eventData{Capabilities: &caps}); err != nil {
 			return err
 		}
 		a.Caps, a.CapsVersion = caps, m.Version
@@ -263,6 +273,7 @@ func (s *Service) BatchUpdateAttendeeCapabilitiesExcept(ctx context.Context, mee
 		}
 		version := m.Version + 1
 		seen := make(map[string]bool, len(excluded))
+		var pinned []string // the excluded ids that name attendees
 		for _, raw := range excluded {
 			id := normalizeID(raw)
 			// D8: entries matching no attendee (the empty string included)
@@ -281,10 +292,14 @@ func (s *Service) BatchUpdateAttendeeCapabilitiesExcept(ctx context.Context, mee
 			if err := tx.SetAttendeeCaps(ctx, m.ID, a.ID, EffectiveCapabilities(&m, &a), version); err != nil {
 				return err
 			}
+			pinned = append(pinned, a.ID)
 		}
 		m.Version = version
 		m.Batch = &caps
 		m.BatchVersion = version
-		return tx.UpdateMeeting(ctx, m)
+		if err := tx.UpdateMeeting(ctx, m); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, m.ID, EventCapabilitiesBatch, "", &eventData{Capabilities: &caps, Excluded: pinned})
 	})
 }

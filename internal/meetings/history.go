@@ -6,9 +6,7 @@ import (
 )
 
 // HistoryReadTx and HistoryTx are the store methods behind --max-meetings
-// and the audit history (D12). Engines implement them on the same
-// transaction types as ReadTx and Tx; they are folded into ReadTx and Tx
-// once every engine does.
+// and the audit history (D12); ReadTx and Tx include them.
 type HistoryReadTx interface {
 	// CountMeetings returns how many meetings of account were created at or
 	// after createdAfter (the live ones, --max-meetings).
@@ -24,8 +22,11 @@ type HistoryTx interface {
 	// that meeting creations of one account serialize across nodes (the
 	// --max-meetings count). The account needs no row of its own.
 	LockAccount(ctx context.Context, account string) error
-	// AppendEvents adds events to the history in order, assigning each Seq
-	// (store-wide, increasing, never reused).
+	// AppendEvents adds events to the history in order and sets each
+	// events[i].Seq (store-wide, increasing, never reused). Nil or empty Data
+	// reads back as nil; Data that is not valid JSON is an error. Append a
+	// meeting's events in the transaction that locks, creates or deletes it,
+	// so that on PostgreSQL they commit in Seq order.
 	AppendEvents(ctx context.Context, events []Event) error
 }
 

@@ -140,6 +140,9 @@ func (s *Service) insertOrReplayMeeting(ctx context.Context, tx Tx, rec MeetingR
 			if err := tx.DeleteMeeting(ctx, prev.ID); err != nil {
 				return MeetingRecord{}, err
 			}
+			if err := s.record(ctx, tx, prev.ID, EventMeetingEnded, "", nil); err != nil {
+				return MeetingRecord{}, err
+			}
 		case err == nil && prev.RequestHash == rec.RequestHash:
 			return tx.LockMeeting(ctx, prev.ID)
 		case err == nil:
@@ -166,7 +169,13 @@ func (s *Service) insertOrReplayMeeting(ctx context.Context, tx Tx, rec MeetingR
 		}
 		rec.PrimaryMeetingID = primary.ID
 	}
+	if err := s.checkMeetingQuota(ctx, tx); err != nil {
+		return MeetingRecord{}, err
+	}
 	if err := tx.InsertMeeting(ctx, rec); err != nil {
+		return MeetingRecord{}, err
+	}
+	if err := s.record(ctx, tx, rec.ID, EventMeetingCreated, "", nil); err != nil {
 		return MeetingRecord{}, err
 	}
 	if len(tags) > 0 {
@@ -175,6 +184,26 @@ func (s *Service) insertOrReplayMeeting(ctx context.Context, tx Tx, rec MeetingR
 		}
 	}
 	return rec, nil
+}
+
+// checkMeetingQuota applies --max-meetings: LimitExceededException when the
+// account already has that many live meetings. The account lock makes the
+// count and the insert atomic across nodes.
+func (s *Service) checkMeetingQuota(ctx context.Context, tx Tx) error {
+	if s.cfg.MaxMeetings <= 0 {
+		return nil
+	}
+	if err := tx.LockAccount(ctx, s.cfg.Account); err != nil {
+		return err
+	}
+	n, err := tx.CountMeetings(ctx, s.cfg.Account, s.now().Add(-s.cfg.MaxMeetingDuration))
+	if err != nil {
+		return err
+	}
+	if n >= s.cfg.MaxMeetings {
+		return apierr.New(apierr.LimitExceeded, "The account already has its maximum of %d live meetings", s.cfg.MaxMeetings)
+	}
+	return nil
 }
 
 // idempotencyHashes returns the hash under which the ClientRequestToken is
@@ -242,6 +271,9 @@ func (s *Service) DeleteMeeting(ctx context.Context, meetingID string) error {
 		}
 		for _, id := range append(replicas, m.ID) {
 			if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, ErrNoRecord) {
+				return err
+			}
+			if err := s.record(ctx, tx, id, EventMeetingDeleted, "", nil); err != nil {
 				return err
 			}
 		}

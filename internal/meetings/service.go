@@ -27,6 +27,8 @@ type Config struct {
 	// sets no MeetingFeatures.Attendee.MaxCount (D13). Zero means 250. It may
 	// be raised above the model's 250 for large self-hosted meetings.
 	DefaultMaxAttendees int
+	// MaxMeetings caps the live meetings of the account; zero means no cap.
+	MaxMeetings int
 	// PageKey authenticates ListAttendees NextTokens (D19). Every node of a
 	// deployment must use the same key.
 	PageKey []byte
@@ -86,23 +88,28 @@ func (s *Service) expired(m *MeetingRecord) bool {
 	return !s.now().Before(m.CreatedAt.Add(s.cfg.MaxMeetingDuration))
 }
 
-// liveMeeting reads a meeting that exists and has not ended.
+// liveMeeting reads a meeting that exists, has not ended and that the
+// caller may access.
 func (s *Service) liveMeeting(ctx context.Context, tx ReadTx, id string) (MeetingRecord, error) {
 	m, err := tx.Meeting(ctx, normalizeID(id))
-	return s.checkLive(m, err, id)
+	return s.checkLive(ctx, m, err, id)
 }
 
-// lockLiveMeeting locks a meeting that exists and has not ended (D10).
+// lockLiveMeeting locks a meeting that exists, has not ended and that the
+// caller may access (D10).
 func (s *Service) lockLiveMeeting(ctx context.Context, tx Tx, id string) (MeetingRecord, error) {
 	m, err := tx.LockMeeting(ctx, normalizeID(id))
-	return s.checkLive(m, err, id)
+	return s.checkLive(ctx, m, err, id)
 }
 
-func (s *Service) checkLive(m MeetingRecord, err error, id string) (MeetingRecord, error) {
+func (s *Service) checkLive(ctx context.Context, m MeetingRecord, err error, id string) (MeetingRecord, error) {
 	if errors.Is(err, ErrNoRecord) || (err == nil && s.expired(&m)) {
 		return MeetingRecord{}, meetingNotFound(id)
 	}
-	return m, err
+	if err != nil {
+		return MeetingRecord{}, err
+	}
+	return m, authorize(ctx, &m)
 }
 
 // maxAttendees is the attendee limit of a meeting (D13).
@@ -140,6 +147,9 @@ func (s *Service) SweepExpired(ctx context.Context, limit int) (int, error) {
 		}
 		for _, id := range ids {
 			if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, ErrNoRecord) {
+				return err
+			}
+			if err := s.record(ctx, tx, id, EventMeetingEnded, "", nil); err != nil {
 				return err
 			}
 			n++

@@ -41,6 +41,7 @@ type Store interface {
 
 // ReadTx is the read side of a transaction.
 type ReadTx interface {
+	HistoryReadTx
 	// Meeting returns the meeting with this id (lower-case), or ErrNoRecord.
 	Meeting(ctx context.Context, id string) (MeetingRecord, error)
 	// MeetingByToken returns the meeting created by this account with this
@@ -67,6 +68,7 @@ type ReadTx interface {
 // Tx is a read-write transaction.
 type Tx interface {
 	ReadTx
+	HistoryTx
 	// LockMeeting reads the meeting and holds a write lock on it until the
 	// transaction ends, so that writes to one meeting serialize across
 	// connections and nodes (D10). ErrNoRecord if absent.

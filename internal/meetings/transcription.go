@@ -151,7 +151,10 @@ func (s *Service) StartMeetingTranscription(ctx context.Context, meetingID strin
 			return err
 		}
 		m.Transcribing, m.TranscriptionConfig = true, raw
-		return tx.UpdateMeeting(ctx, m)
+		if err := tx.UpdateMeeting(ctx, m); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, m.ID, EventTranscriptionStarted, "", nil)
 	})
 }
 
@@ -164,6 +167,9 @@ func (s *Service) StopMeetingTranscription(ctx context.Context, meetingID string
 			return err
 		}
 		m.Transcribing, m.TranscriptionConfig = false, nil
-		return tx.UpdateMeeting(ctx, m)
+		if err := tx.UpdateMeeting(ctx, m); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, m.ID, EventTranscriptionStopped, "", nil)
 	})
 }
