@@ -62,6 +62,9 @@ func (k *Keyring) Policy(ctx context.Context, accessKeyID string) (Policy, error
 	if accessKeyID == k.rootID {
 		return Policy{Actions: []string{"chime:*"}}, nil
 	}
+	if k.store == nil {
+		return Policy{}, meetings.ErrNoRecord
+	}
 	key, err := k.store.Key(ctx, accessKeyID)
 	if err != nil {
 		return Policy{}, err
@@ -93,4 +96,13 @@ func (k *Keyring) NewKey(ctx context.Context, name string, p Policy) (id, secret
 		return "", "", err
 	}
 	return id, secret, nil
+}
+
+// Keys lists the stored keys (sealed secrets included; callers must not
+// show them).
+func (k *Keyring) Keys(ctx context.Context) ([]Key, error) { return k.store.Keys(ctx) }
+
+// DeleteKey removes a stored key; requests signed with it fail at once.
+func (k *Keyring) DeleteKey(ctx context.Context, accessKeyID string) error {
+	return k.store.DeleteKey(ctx, accessKeyID)
 }

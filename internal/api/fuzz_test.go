@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/carillon-dev/carillon/internal/access"
 	"github.com/carillon-dev/carillon/internal/apimodel"
 	"github.com/carillon-dev/carillon/internal/meetings"
 	"github.com/carillon-dev/carillon/internal/sigv4"
@@ -31,6 +32,11 @@ const (
 // newTestServer returns the whole wire stack over a throwaway store, and the
 // id of a meeting with one attendee in it.
 func newTestServer(tb testing.TB) (*Server, string, string) {
+	return newTestServerWith(tb, Options{})
+}
+
+// newTestServerWith is newTestServer with the limits of o.
+func newTestServerWith(tb testing.TB, o Options) (*Server, string, string) {
 	tb.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, sqlite.Options{InMemory: true})
@@ -47,9 +53,14 @@ func newTestServer(tb testing.TB) (*Server, string, string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	verifier := &sigv4.Verifier{Region: "us-east-1", Service: "chime",
-		Keys: sigv4.StaticKeys{AccessKeyID: fuzzKey, SecretAccessKey: fuzzSecret}}
-	return NewServer(apimodel.MustLoad(), svc, verifier, slog.New(slog.NewTextHandler(io.Discard, nil))), m.MeetingId, a.AttendeeId
+	keyring, err := access.NewKeyring(fuzzKey, fuzzSecret, store)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	verifier := &sigv4.Verifier{Region: "us-east-1", Service: "chime", Keys: keyring}
+	o.Model, o.Service, o.Verifier, o.Keyring = apimodel.MustLoad(), svc, verifier, keyring
+	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	return NewServer(o), m.MeetingId, a.AttendeeId
 }
 
 // serveSigned sends one request signed like the SDKs sign it.

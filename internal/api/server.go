@@ -13,12 +13,15 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/carillon-dev/carillon/internal/access"
 	"github.com/carillon-dev/carillon/internal/apierr"
 	"github.com/carillon-dev/carillon/internal/apimodel"
 	"github.com/carillon-dev/carillon/internal/ids"
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/ratelimit"
 	"github.com/carillon-dev/carillon/internal/sigv4"
 )
 
@@ -28,12 +31,31 @@ const MaxBodyBytes = 1 << 20
 // retryAfterSeconds is sent with 503s caused by an unavailable store.
 const retryAfterSeconds = 2
 
+// Options are the Server's dependencies and limits.
+type Options struct {
+	Model    *apimodel.Model
+	Service  *meetings.Service
+	Verifier *sigv4.Verifier
+	// Keyring says which keys exist and what each may do; its Secret method
+	// must be what Verifier.Keys uses.
+	Keyring *access.Keyring
+	Logger  *slog.Logger
+	// Limiter throttles requests per access key; nil means no throttling.
+	Limiter *ratelimit.Limiter
+	// MaxInFlight caps the API requests served at once; beyond it requests
+	// get 503 with Retry-After. Zero means no cap.
+	MaxInFlight int
+}
+
 // Server serves the Chime SDK Meetings API and Carillon's own endpoints.
 type Server struct {
 	model    *apimodel.Model
 	svc      *meetings.Service
 	verifier *sigv4.Verifier
+	keyring  *access.Keyring
 	log      *slog.Logger
+	limiter  *ratelimit.Limiter
+	inFlight chan struct{} // nil: no cap
 	handlers map[string]handler
 }
 
@@ -50,10 +72,13 @@ type request struct {
 type handler func(ctx context.Context, req *request) (any, error)
 
 // NewServer returns the HTTP handler of the whole server.
-func NewServer(model *apimodel.Model, svc *meetings.Service, verifier *sigv4.Verifier, log *slog.Logger) *Server {
-	s := &Server{model: model, svc: svc, verifier: verifier, log: log}
+func NewServer(o Options) *Server {
+	s := &Server{model: o.Model, svc: o.Service, verifier: o.Verifier, keyring: o.Keyring, log: o.Logger, limiter: o.Limiter}
+	if o.MaxInFlight > 0 {
+		s.inFlight = make(chan struct{}, o.MaxInFlight)
+	}
 	s.handlers = s.routes()
-	for _, op := range model.Operations() {
+	for _, op := range s.model.Operations() {
 		if s.handlers[op.Name] == nil {
 			panic("api: no handler for operation " + op.Name)
 		}
@@ -88,32 +113,74 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	opName, accessKey, err := s.serveAPI(rec, r)
+	if s.inFlight != nil {
+		select {
+		case s.inFlight <- struct{}{}:
+			defer func() { <-s.inFlight }()
+		default:
+			writeError(rec, requestID, &apierr.Error{Kind: apierr.ServiceUnavailable,
+				Message: "Too many requests in flight; retry later", RetryAfterSeconds: 1})
+			return
+		}
+	}
+	var err error
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
+		opName, accessKey, err = s.serveAdmin(rec, r, requestID)
+	} else {
+		opName, accessKey, err = s.serveAPI(rec, r, requestID)
+	}
 	if err != nil {
 		s.writeFailure(rec, requestID, opName, err)
 	}
 }
 
+// authenticate verifies the signature and applies the caller's throttle.
+func (s *Server) authenticate(r *http.Request, body []byte) (string, error) {
+	accessKey, authErr := s.verifier.Verify(r, body)
+	if authErr != nil {
+		return "", authErr
+	}
+	if s.limiter != nil {
+		if ok, _ := s.limiter.Allow(accessKey); !ok {
+			return accessKey, apierr.New(apierr.Throttling, "Rate exceeded for access key %s", accessKey)
+		}
+	}
+	return accessKey, nil
+}
+
 // serveAPI runs the checks in the order D2 fixes: authentication, route,
 // body decoding and validation, then the domain (existence, business rules).
-func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) (opName, accessKey string, err error) {
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, requestID string) (opName, accessKey string, err error) {
 	body, err := readBody(w, r)
 	if err != nil {
 		return "", "", err
 	}
-	accessKey, authErr := s.verifier.Verify(r, body)
-	if authErr != nil {
-		return "", "", authErr
+	if accessKey, err = s.authenticate(r, body); err != nil {
+		return "", accessKey, err
 	}
 	op, labels, routeErr := s.model.Match(r.Method, r.URL.EscapedPath(), r.URL.Query())
 	if routeErr != nil {
 		return "", accessKey, routeErr
 	}
+	caller := meetings.Caller{RequestID: requestID, AccessKeyID: accessKey}
+	if !s.keyring.IsRoot(accessKey) {
+		// A key's policy: the action here, the meeting in the domain once
+		// it is loaded (D23: 403, nothing changes).
+		policy, err := s.keyring.Policy(r.Context(), accessKey)
+		if err != nil {
+			return op.Name, accessKey, err
+		}
+		if !policy.AllowsAction(op.Name) {
+			return op.Name, accessKey, apierr.New(apierr.Forbidden, "The access key is not allowed to call %s", op.Name)
+		}
+		caller.MayAccess = policy.AllowsMeeting
+	}
 	query := r.URL.Query()
 	if verr := op.Validate(labels, query, body); verr != nil {
 		return op.Name, accessKey, verr
 	}
-	out, err := s.handlers[op.Name](r.Context(), &request{labels: labels, query: query, body: body})
+	ctx := meetings.WithCaller(r.Context(), caller)
+	out, err := s.handlers[op.Name](ctx, &request{labels: labels, query: query, body: body})
 	if err != nil {
 		return op.Name, accessKey, err
 	}
