@@ -16,12 +16,15 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/carillon-dev/carillon/internal/access"
 	"github.com/carillon-dev/carillon/internal/api"
 	"github.com/carillon-dev/carillon/internal/apimodel"
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/ratelimit"
 	"github.com/carillon-dev/carillon/internal/sigv4"
 	"github.com/carillon-dev/carillon/internal/store/postgres"
 	"github.com/carillon-dev/carillon/internal/store/sqlite"
@@ -41,11 +44,15 @@ const usage = `Carillon: an Amazon Chime SDK Meetings control plane.
 
 Usage:
   carillon serve [flags]
+  carillon keys create --endpoint URL --name NAME --allow ACTIONS [--meeting-arns PATTERNS]
+  carillon keys list --endpoint URL
+  carillon keys delete --endpoint URL ACCESS_KEY_ID
+  carillon audit --endpoint URL --meeting MEETING_ID
 
-Every flag can also be set with an environment variable CARILLON_<FLAG>
+Every serve flag can also be set with an environment variable CARILLON_<FLAG>
 (upper case, dashes as underscores), e.g. CARILLON_DATA=/var/lib/carillon.
 Root credentials come from CARILLON_ROOT_ACCESS_KEY_ID and
-CARILLON_ROOT_SECRET_ACCESS_KEY.
+CARILLON_ROOT_SECRET_ACCESS_KEY, for serve and for the admin commands.
 `
 
 // config is the parsed serve command line.
@@ -59,6 +66,9 @@ type config struct {
 	maxAttendees       int
 	meetingMaxDuration time.Duration
 	logLevel           string
+	rateLimit          *ratelimit.Rate
+	maxInFlight        int
+	maxMeetings        int
 	accessKeyID        string
 	secretAccessKey    string
 	devCredentials     bool
@@ -81,6 +91,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return serve(ctx, cfg, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args[1:], getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], getenv, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
@@ -105,31 +119,43 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.StringVar(&cfg.region, "region", env("region", "us-east-1"), "the region clients sign requests for")
 	fs.StringVar(&cfg.accountID, "account-id", env("account-id", "111122223333"), "12-digit account id used in meeting ARNs")
 	fs.StringVar(&cfg.publicURL, "public-url", env("public-url", ""), "base URL clients use to reach this server; MediaPlacement URLs derive from it (default: http://<addr>)")
-	maxAttendees := env("max-attendees", "250")
-	fs.Func("max-attendees", "attendee limit of meetings that set no MeetingFeatures.Attendee.MaxCount (default 250; may exceed 250 for large self-hosted meetings)", func(v string) error {
-		maxAttendees = v
-		return nil
-	})
-	maxDuration := env("meeting-max-duration", "24h")
-	fs.Func("meeting-max-duration", "a meeting ends this long after its creation (default 24h)", func(v string) error {
-		maxDuration = v
-		return nil
-	})
+	maxDuration := fs.String("meeting-max-duration", env("meeting-max-duration", "24h"), "a meeting ends this long after its creation")
 	fs.StringVar(&cfg.logLevel, "log-level", env("log-level", "info"), "debug, info, warn or error")
+	rateLimit := fs.String("rate-limit", env("rate-limit", "off"), "per-access-key throttle: off, aws (10/s, burst 20, the AWS quota) or RPS/BURST")
+	ints := []struct {
+		name  string
+		min   int
+		dst   *int
+		value *string
+	}{
+		{"max-attendees", 1, &cfg.maxAttendees, fs.String("max-attendees", env("max-attendees", "250"),
+			"attendee limit of meetings that set no MeetingFeatures.Attendee.MaxCount; may exceed 250 for large self-hosted meetings")},
+		{"max-in-flight", 0, &cfg.maxInFlight, fs.String("max-in-flight", env("max-in-flight", "1024"),
+			"API requests served at once; beyond, 503 with Retry-After (0: no cap)")},
+		{"max-meetings", 0, &cfg.maxMeetings, fs.String("max-meetings", env("max-meetings", "0"),
+			"live meetings per account, LimitExceededException beyond (0: no cap; AWS's default quota is 250)")},
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if _, err := fmt.Sscan(maxAttendees, &cfg.maxAttendees); err != nil || cfg.maxAttendees < 1 {
-		return nil, fmt.Errorf("--max-attendees: %q is not a positive integer", maxAttendees)
+	for _, f := range ints {
+		n, err := strconv.Atoi(*f.value)
+		if err != nil || n < f.min {
+			return nil, fmt.Errorf("--%s: %q is not an integer >= %d", f.name, *f.value, f.min)
+		}
+		*f.dst = n
 	}
-	d, err := time.ParseDuration(maxDuration)
+	d, err := time.ParseDuration(*maxDuration)
 	if err != nil || d <= 0 {
-		return nil, fmt.Errorf("--meeting-max-duration: %q is not a positive duration", maxDuration)
+		return nil, fmt.Errorf("--meeting-max-duration: %q is not a positive duration", *maxDuration)
 	}
 	cfg.meetingMaxDuration = d
+	if cfg.rateLimit, err = ratelimit.ParseRate(*rateLimit); err != nil {
+		return nil, fmt.Errorf("--rate-limit: %w", err)
+	}
 	if !accountIDPattern.MatchString(cfg.accountID) {
 		return nil, fmt.Errorf("--account-id: %q is not 12 digits", cfg.accountID)
 	}
@@ -194,15 +220,22 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		PublicBaseURL:       publicURL,
 		MaxMeetingDuration:  cfg.meetingMaxDuration,
 		DefaultMaxAttendees: cfg.maxAttendees,
+		MaxMeetings:         cfg.maxMeetings,
 		PageKey:             derivedKey(cfg.secretAccessKey, "carillon list-attendees page token v1"),
 	})
-	verifier := &sigv4.Verifier{
-		Region:  cfg.region,
-		Service: "chime",
-		Keys:    sigv4.StaticKeys{AccessKeyID: cfg.accessKeyID, SecretAccessKey: cfg.secretAccessKey},
+	keyring, err := access.NewKeyring(cfg.accessKeyID, cfg.secretAccessKey, store)
+	if err != nil {
+		return err
 	}
+	verifier := &sigv4.Verifier{Region: cfg.region, Service: "chime", Keys: keyring}
+	var limiter *ratelimit.Limiter
+	if cfg.rateLimit != nil {
+		limiter = ratelimit.New(*cfg.rateLimit, nil)
+	}
+	handler := api.NewServer(api.Options{Model: model, Service: svc, Verifier: verifier, Keyring: keyring,
+		Logger: log, Limiter: limiter, MaxInFlight: cfg.maxInFlight})
 	srv := &http.Server{
-		Handler:           api.NewServer(model, svc, verifier, log),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -238,7 +271,13 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func openStore(ctx context.Context, cfg *config, log *slog.Logger) (meetings.Store, string, error) {
+// store is what an engine provides: meetings and access keys.
+type store interface {
+	meetings.Store
+	access.Store
+}
+
+func openStore(ctx context.Context, cfg *config, log *slog.Logger) (store, string, error) {
 	if cfg.databaseURL != "" {
 		s, err := postgres.Open(ctx, postgres.Options{URL: cfg.databaseURL, Logger: log})
 		return s, "PostgreSQL (" + redactURL(cfg.databaseURL) + ")", err

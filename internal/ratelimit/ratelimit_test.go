@@ -43,7 +43,7 @@ func TestIdleBucketsAreDropped(t *testing.T) {
 	c := &clock{t: time.Unix(1000, 0)}
 	l := New(Rate{PerSecond: 1, Burst: 1}, c.now)
 	for i := 0; i < 100; i++ {
-		l.Allow(string(rune('a' + i%26)) + string(rune('a'+i/26)))
+		l.Allow(string(rune('a'+i%26)) + string(rune('a'+i/26)))
 	}
 	c.t = c.t.Add(time.Minute)
 	l.Allow("z")
