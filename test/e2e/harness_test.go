@@ -171,7 +171,18 @@ func (s *server) do(t *testing.T, method, pathAndQuery string, body []byte) rawR
 	return send(t, req)
 }
 
+// doAs is do with another access key.
+func (s *server) doAs(t *testing.T, keyID, secret, method, pathAndQuery string, body []byte) rawResponse {
+	t.Helper()
+	return send(t, s.signedRequestAs(t, keyID, secret, method, pathAndQuery, body, time.Now()))
+}
+
 func (s *server) signedRequest(t *testing.T, method, pathAndQuery string, body []byte, at time.Time) *http.Request {
+	t.Helper()
+	return s.signedRequestAs(t, testKeyID, testSecret, method, pathAndQuery, body, at)
+}
+
+func (s *server) signedRequestAs(t *testing.T, keyID, secret, method, pathAndQuery string, body []byte, at time.Time) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(method, s.Endpoint+pathAndQuery, bytes.NewReader(body))
 	if err != nil {
@@ -181,7 +192,7 @@ func (s *server) signedRequest(t *testing.T, method, pathAndQuery string, body [
 		req.Header.Set("Content-Type", "application/json")
 	}
 	sum := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: testKeyID, SecretAccessKey: testSecret}
+	creds := aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "chime", testRegion, at); err != nil {
 		t.Fatal(err)
 	}
