@@ -174,6 +174,15 @@ func (s *Service) joinToken(attendeeID string) (string, error) {
 	return base64.RawURLEncoding.EncodeToString([]byte(attendeeID + ":" + hex.EncodeToString(b[:]))), nil
 }
 
+// attendeeOf reads one attendee of meeting m: NotFound when absent.
+func attendeeOf(ctx context.Context, tx ReadTx, m *MeetingRecord, attendeeID string) (AttendeeRecord, error) {
+	a, err := tx.Attendee(ctx, m.ID, normalizeID(attendeeID))
+	if errors.Is(err, ErrNoRecord) {
+		return AttendeeRecord{}, attendeeNotFound(attendeeID)
+	}
+	return a, err
+}
+
 // GetAttendee returns one attendee of a live meeting.
 func (s *Service) GetAttendee(ctx context.Context, meetingID, attendeeID string) (*Attendee, error) {
 	var out Attendee
@@ -182,10 +191,7 @@ func (s *Service) GetAttendee(ctx context.Context, meetingID, attendeeID string)
 		if err != nil {
 			return err
 		}
-		a, err := tx.Attendee(ctx, m.ID, normalizeID(attendeeID))
-		if errors.Is(err, ErrNoRecord) {
-			return attendeeNotFound(attendeeID)
-		}
+		a, err := attendeeOf(ctx, tx, &m, attendeeID)
 		if err != nil {
 			return err
 		}
@@ -225,10 +231,7 @@ func (s *Service) UpdateAttendeeCapabilities(ctx context.Context, meetingID, att
 		if err != nil {
 			return err
 		}
-		a, err := tx.Attendee(ctx, m.ID, normalizeID(attendeeID))
-		if errors.Is(err, ErrNoRecord) {
-			return attendeeNotFound(attendeeID)
-		}
+		a, err := attendeeOf(ctx, tx, &m, attendeeID)
 		if err != nil {
 			return err
 		}
