@@ -66,7 +66,7 @@ go build -o "$W/bin/benchreport" ./bench/cmd/benchreport
 
 fact() { printf '%s\t%s\n' "$1" "$2" >>"$FACTS"; }
 fact "date (UTC)" "$(date -u '+%Y-%m-%d %H:%M:%S')"
-fact "git commit" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- cmd internal 2>/dev/null || echo ' + uncommitted changes in cmd/ internal/')"
+fact "git commit" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- cmd internal 2>/dev/null || echo " + uncommitted changes in cmd/ internal/ (diff sha256 $(git diff HEAD -- cmd internal | sha256sum | cut -c1-12))")"
 fact "nproc" "$(nproc)"
 fact "CPU" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 fact "memory" "$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
