@@ -204,11 +204,16 @@ func TestNoSecretInLogs(t *testing.T) {
 	kc := s.clientWith(t, k.AccessKeyId, k.SecretAccessKey, testRegion)
 	bad := s.clientWith(t, k.AccessKeyId, "wrong-"+k.SecretAccessKey, testRegion)
 	id, _ := createMeetingWithARN(t, c, "logs")
-	var messages []string
+	var (
+		mu       sync.Mutex
+		messages []string
+	)
 	collect := func(err error) {
 		var ae smithy.APIError
 		if errors.As(err, &ae) {
+			mu.Lock()
 			messages = append(messages, ae.ErrorMessage())
+			mu.Unlock()
 		}
 	}
 	var wg sync.WaitGroup
