@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/carillon-dev/carillon/internal/faultproxy"
 )
 
 // faultOp is one API call made while the database is away.
@@ -167,7 +169,7 @@ func TestFaultDatabaseOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := startFaultProxy(t, u.Host)
+	proxy := faultproxy.Start(t, u.Host)
 	node := startServer(t, mnEngineAt(mnWithHost(t, db, proxy.Addr)), "--max-attendees", "5000")
 	ctx := context.Background()
 
@@ -299,7 +301,7 @@ func TestFaultNetworkPartition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := startFaultProxy(t, u.Host)
+	proxy := faultproxy.Start(t, u.Host)
 	node := startServer(t, mnEngineAt(mnWithHost(t, db, proxy.Addr)))
 	ctx := context.Background()
 	r, err := mnDo(ctx, node, http.MethodPost, "/meetings", mnJSON(t, map[string]any{

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/app"
+	"github.com/carillon-dev/carillon/internal/faultproxy"
 )
 
 // TestFaultStartWhileDatabaseDown: `carillon serve` started while its
@@ -23,7 +24,7 @@ func TestFaultStartWhileDatabaseDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := startFaultProxy(t, u.Host)
+	proxy := faultproxy.Start(t, u.Host)
 	const password = "s3cret-db-password"
 	u.Host = proxy.Addr
 	u.User = url.UserPassword(u.User.Username(), password)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/carillon-dev/carillon/internal/faultproxy"
 	"github.com/carillon-dev/carillon/internal/meetings"
 )
 
@@ -106,14 +107,14 @@ func targetOf(t testing.TB, dbURL string) string {
 func TestOutageFailsFastAndRecovers(t *testing.T) {
 	t.Parallel()
 	dbURL := freshDatabase(t)
-	p := startProxy(t, targetOf(t, dbURL))
-	s := openStore(t, Options{URL: withHost(t, dbURL, p.addr)})
+	p := faultproxy.Start(t, targetOf(t, dbURL))
+	s := openStore(t, Options{URL: withHost(t, dbURL, p.Addr)})
 	const id = "6d3e1c1a-9b7f-4d2e-8c55-000000000001"
 	insertMeeting(t, s, testMeeting(id))
 
-	p.down()
+	p.Down()
 	expectUnavailable(t, s, id, 3*time.Second)
-	p.up(false)
+	p.Up(false)
 	expectRecovery(t, s, id)
 }
 
@@ -123,15 +124,15 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 func TestPartitionFailsFastAndRecovers(t *testing.T) {
 	t.Parallel()
 	dbURL := freshDatabase(t)
-	p := startProxy(t, targetOf(t, dbURL))
-	s := openStore(t, Options{URL: withHost(t, dbURL, p.addr), ConnectTimeout: 500 * time.Millisecond, OperationTimeout: time.Second})
+	p := faultproxy.Start(t, targetOf(t, dbURL))
+	s := openStore(t, Options{URL: withHost(t, dbURL, p.Addr), ConnectTimeout: 500 * time.Millisecond, OperationTimeout: time.Second})
 	const id = "6d3e1c1a-9b7f-4d2e-8c55-000000000002"
 	insertMeeting(t, s, testMeeting(id))
 
-	p.freeze()
+	p.Freeze()
 	expectUnavailable(t, s, id, 3*time.Second)
-	p.down()
-	p.up(false)
+	p.Down()
+	p.Up(false)
 	expectRecovery(t, s, id)
 }
 
@@ -140,9 +141,9 @@ func TestPartitionFailsFastAndRecovers(t *testing.T) {
 func TestCallerDeadline(t *testing.T) {
 	t.Parallel()
 	dbURL := freshDatabase(t)
-	p := startProxy(t, targetOf(t, dbURL))
-	s := openStore(t, Options{URL: withHost(t, dbURL, p.addr)})
-	p.freeze()
+	p := faultproxy.Start(t, targetOf(t, dbURL))
+	s := openStore(t, Options{URL: withHost(t, dbURL, p.Addr)})
+	p.Freeze()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -197,10 +198,10 @@ func dbName(t testing.TB, dbURL string) string {
 func TestOpenUnreachable(t *testing.T) {
 	t.Parallel()
 	dbURL := freshDatabase(t)
-	p := startProxy(t, targetOf(t, dbURL))
-	p.down()
+	p := faultproxy.Start(t, targetOf(t, dbURL))
+	p.Down()
 	start := time.Now()
-	_, err := Open(context.Background(), Options{URL: withHost(t, dbURL, p.addr)})
+	_, err := Open(context.Background(), Options{URL: withHost(t, dbURL, p.Addr)})
 	if !errors.Is(err, meetings.ErrUnavailable) {
 		t.Errorf("Open = %v, want ErrUnavailable", err)
 	}
@@ -215,12 +216,12 @@ func TestOpenUnreachable(t *testing.T) {
 func TestPartitionManyCallers(t *testing.T) {
 	t.Parallel()
 	dbURL := freshDatabase(t)
-	p := startProxy(t, targetOf(t, dbURL))
-	s := openStore(t, Options{URL: withHost(t, dbURL, p.addr), MaxConns: 4, ConnectTimeout: 500 * time.Millisecond})
+	p := faultproxy.Start(t, targetOf(t, dbURL))
+	s := openStore(t, Options{URL: withHost(t, dbURL, p.Addr), MaxConns: 4, ConnectTimeout: 500 * time.Millisecond})
 	const id = "6d3e1c1a-9b7f-4d2e-8c55-000000000004"
 	insertMeeting(t, s, testMeeting(id))
-	p.down()
-	p.up(true) // accepts, never answers
+	p.Down()
+	p.Up(true) // accepts, never answers
 	var wg sync.WaitGroup
 	for i := range 40 {
 		op := faultOps[i%len(faultOps)]
@@ -236,7 +237,7 @@ func TestPartitionManyCallers(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	p.down()
-	p.up(false)
+	p.Down()
+	p.Up(false)
 	expectRecovery(t, s, id)
 }

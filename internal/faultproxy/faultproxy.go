@@ -1,4 +1,8 @@
-package e2e
+// Package faultproxy is a TCP proxy for fault tests: it stands between a
+// node and the shared PostgreSQL server and can be taken down, brought back
+// on the same address, black-holed or frozen, so tests simulate outages and
+// partitions without touching the shared server. Only tests import it.
+package faultproxy
 
 import (
 	"net"
@@ -7,12 +11,12 @@ import (
 	"time"
 )
 
-// faultProxy is a TCP proxy to the shared PostgreSQL server that a test can
+// Proxy is a TCP proxy to the shared PostgreSQL server that a test can
 // take down (listener closed, every proxied connection reset) and bring back
 // on the same address, to simulate a database outage without touching the
 // shared server. In black-hole mode it accepts connections and never answers
 // (a database host that stopped responding).
-type faultProxy struct {
+type Proxy struct {
 	t      testing.TB
 	target string
 	Addr   string
@@ -24,9 +28,11 @@ type faultProxy struct {
 	frozen    chan struct{} // non-nil while frozen: forwarding waits on it
 }
 
-func startFaultProxy(t testing.TB, target string) *faultProxy {
+// Start listens on a free loopback port and forwards to target until the
+// test ends.
+func Start(t testing.TB, target string) *Proxy {
 	t.Helper()
-	p := &faultProxy{t: t, target: target, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{t: t, target: target, conns: map[net.Conn]struct{}{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +43,7 @@ func startFaultProxy(t testing.TB, target string) *faultProxy {
 	return p
 }
 
-func (p *faultProxy) serve(ln net.Listener) {
+func (p *Proxy) serve(ln net.Listener) {
 	p.mu.Lock()
 	p.ln = ln
 	p.mu.Unlock()
@@ -54,7 +60,7 @@ func (p *faultProxy) serve(ln net.Listener) {
 
 // track registers c so that Down closes it; false (and c closed) when the
 // proxy is already down.
-func (p *faultProxy) track(c net.Conn) bool {
+func (p *Proxy) track(c net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ln == nil {
@@ -65,7 +71,7 @@ func (p *faultProxy) track(c net.Conn) bool {
 	return true
 }
 
-func (p *faultProxy) handle(c net.Conn) {
+func (p *Proxy) handle(c net.Conn) {
 	if !p.track(c) {
 		return
 	}
@@ -90,7 +96,7 @@ func (p *faultProxy) handle(c net.Conn) {
 
 // pipe copies src to dst; while the proxy is frozen, what it reads is held
 // back (never delivered) until Down.
-func (p *faultProxy) pipe(dst, src net.Conn) {
+func (p *Proxy) pipe(dst, src net.Conn) {
 	defer dst.Close()
 	defer src.Close()
 	buf := make([]byte, 32<<10)
@@ -116,7 +122,7 @@ func (p *faultProxy) pipe(dst, src net.Conn) {
 
 // Freeze is a network partition: open connections stay open but nothing
 // more is delivered, and new connections are accepted but never answered.
-func (p *faultProxy) Freeze() {
+func (p *Proxy) Freeze() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.frozen == nil {
@@ -127,7 +133,7 @@ func (p *faultProxy) Freeze() {
 
 // Down closes the listener and every proxied connection: connections reset,
 // new ones refused.
-func (p *faultProxy) Down() {
+func (p *Proxy) Down() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ln != nil {
@@ -145,7 +151,7 @@ func (p *faultProxy) Down() {
 }
 
 // Up listens again on the same address; blackhole selects the mode.
-func (p *faultProxy) Up(blackhole bool) {
+func (p *Proxy) Up(blackhole bool) {
 	p.t.Helper()
 	p.mu.Lock()
 	p.blackhole = blackhole
