@@ -261,7 +261,8 @@ func (s *Service) UpdateAttendeeCapabilities(ctx context.Context, meetingID, att
 // BatchUpdateAttendeeCapabilitiesExcept gives caps to every attendee of the
 // meeting except the excluded ones, atomically (D7–D10).
 //
-// It costs O(len(excluded)), not O(attendees): the meeting records caps as
+// It costs O(len(excluded)), not O(attendees), and a constant number of
+// statements (lock, pin, meeting update, event): the meeting records caps as
 // its latest batch at a new version, and each excluded attendee that exists
 // gets its current triple pinned at that same version, which keeps it (an
 // attendee's own triple wins at equal version; see EffectiveCapabilities).
@@ -275,27 +276,39 @@ func (s *Service) BatchUpdateAttendeeCapabilitiesExcept(ctx context.Context, mee
 			return err
 		}
 		version := m.Version + 1
+		// D8: entries that are not GUIDs (the empty string included) or
+		// match no attendee are ignored, and duplicates are fine.
+		ids := make([]string, 0, len(excluded))
 		seen := make(map[string]bool, len(excluded))
-		var pinned []string // the excluded ids that name attendees
 		for _, raw := range excluded {
 			id := normalizeID(raw)
-			// D8: entries matching no attendee (the empty string included)
-			// are ignored, and duplicates are fine.
 			if seen[id] || !IsGUID(id) {
 				continue
 			}
 			seen[id] = true
-			a, err := tx.Attendee(ctx, m.ID, id)
-			if errors.Is(err, ErrNoRecord) {
-				continue
+			ids = append(ids, id)
+		}
+		found, err := tx.PinAttendees(ctx, m.ID, ids, m.Batch, m.BatchVersion, version)
+		if err != nil {
+			return err
+		}
+		// The excluded ids that name attendees, in request order.
+		var pinned []string
+		if len(found) == len(ids) {
+			pinned = ids
+		} else if len(found) > 0 {
+			exists := make(map[string]bool, len(found))
+			for _, id := range found {
+				exists[id] = true
 			}
-			if err != nil {
-				return err
+			for _, id := range ids {
+				if exists[id] {
+					pinned = append(pinned, id)
+				}
 			}
-			if err := tx.SetAttendeeCaps(ctx, m.ID, a.ID, EffectiveCapabilities(&m, &a), version); err != nil {
-				return err
-			}
-			pinned = append(pinned, a.ID)
+		}
+		if len(pinned) == 0 {
+			pinned = nil
 		}
 		m.Version = version
 		m.Batch = &caps

@@ -87,6 +87,16 @@ type Tx interface {
 	// SetAttendeeCaps sets one attendee's own triple and its version.
 	// ErrNoRecord if absent.
 	SetAttendeeCaps(ctx context.Context, meetingID, attendeeID string, caps Capabilities, version int64) error
+	// PinAttendees is the bulk write of a batch update with exclusions (D7,
+	// D8), in one statement: every attendee of the meeting whose id is in
+	// ids (lower-case, no duplicates) gets as its own triple the triple it
+	// has now, EffectiveCapabilities with the meeting's current batch and
+	// batchVersion (its own triple when batch is nil or its CapsVersion is
+	// at least batchVersion, batch otherwise), and version as its
+	// CapsVersion. Ids that name no attendee of this meeting are ignored;
+	// attendees of other meetings are untouched. It returns the ids of the
+	// attendees it pinned, in no particular order (nil when none).
+	PinAttendees(ctx context.Context, meetingID string, ids []string, batch *Capabilities, batchVersion, version int64) ([]string, error)
 	// DeleteAttendee removes one attendee. ErrNoRecord if absent.
 	DeleteAttendee(ctx context.Context, meetingID, attendeeID string) error
 	// PutTags adds or overwrites tags on a meeting.

@@ -46,6 +46,17 @@ const (
 	qDeleteTags      = `DELETE FROM tags WHERE meeting_id = $1 AND key = ANY ($2::text[])`
 )
 
+// qPinAttendees: $1..$3 the batch triple (NULL when no batch), $4 the
+// batch version, $5 the new version. The SET expressions see the row as
+// it was, so caps_version is the old one (EffectiveCapabilities).
+const qPinAttendees = `UPDATE attendees SET
+	caps_audio   = CASE WHEN $1::text IS NOT NULL AND caps_version < $4::bigint THEN $1::text ELSE caps_audio END,
+	caps_video   = CASE WHEN $2::text IS NOT NULL AND caps_version < $4::bigint THEN $2::text ELSE caps_video END,
+	caps_content = CASE WHEN $3::text IS NOT NULL AND caps_version < $4::bigint THEN $3::text ELSE caps_content END,
+	caps_version = $5
+WHERE meeting_id = $6 AND id = ANY ($7::text[])
+RETURNING id`
+
 // tx implements meetings.Tx over one pgx transaction; View hands it out as a
 // meetings.ReadTx in a read-only transaction.
 type tx struct {
@@ -310,6 +321,17 @@ func (t *tx) InsertAttendee(ctx context.Context, a meetings.AttendeeRecord) (int
 func (t *tx) SetAttendeeCaps(ctx context.Context, meetingID, attendeeID string, caps meetings.Capabilities, version int64) error {
 	return t.execOne(ctx, "set attendee capabilities", qSetAttendeeCaps,
 		caps.Audio, caps.Video, caps.Content, version, meetingID, attendeeID)
+}
+
+// PinAttendees implements meetings.Tx in one UPDATE ... RETURNING (HOT
+// updates: no indexed column changes). The meeting's row lock (LockMeeting)
+// is what serializes it with other writers of the meeting.
+func (t *tx) PinAttendees(ctx context.Context, meetingID string, ids []string, batch *meetings.Capabilities, batchVersion, version int64) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ba, bv, bc := batchArgs(batch)
+	return t.ids(ctx, qPinAttendees, ba, bv, bc, batchVersion, version, meetingID, ids)
 }
 
 // DeleteAttendee implements meetings.Tx.

@@ -52,6 +52,18 @@ const (
 	qRollbackTo = `ROLLBACK TO fn`
 )
 
+// qPinAttendees: ?1..?3 the batch triple (NULL when no batch), ?4 the
+// batch version, ?5 the new version, ?6 the meeting, ?7 a JSON array of
+// attendee ids. The SET expressions see the row as it was, so
+// caps_version is the old one (EffectiveCapabilities).
+const qPinAttendees = `UPDATE attendees SET
+	caps_audio   = CASE WHEN ?1 IS NOT NULL AND caps_version < ?4 THEN ?1 ELSE caps_audio END,
+	caps_video   = CASE WHEN ?2 IS NOT NULL AND caps_version < ?4 THEN ?2 ELSE caps_video END,
+	caps_content = CASE WHEN ?3 IS NOT NULL AND caps_version < ?4 THEN ?3 ELSE caps_content END,
+	caps_version = ?5
+WHERE meeting_id = ?6 AND id IN (SELECT value FROM json_each(?7))
+RETURNING id`
+
 var readQueries = []string{
 	qMeeting, qMeetingByToken, qReplicas, qAttendee, qAttendeeByExtID, qAttendees,
 	qCountAttendees, qTags, qExpired,
@@ -59,7 +71,7 @@ var readQueries = []string{
 
 var writeQueries = []string{
 	qInsertMeeting, qUpdateMeeting, qDeleteMeeting, qInsertAttendee, qSetAttendeeCaps,
-	qDeleteAttendee, qPutTag, qDeleteTag, qSavepoint, qRelease, qRollbackTo,
+	qPinAttendees, qDeleteAttendee, qPutTag, qDeleteTag, qSavepoint, qRelease, qRollbackTo,
 }
 
 // stmtCache holds statements prepared on a pool, so that a transaction does
@@ -416,6 +428,21 @@ func (t *tx) InsertAttendee(ctx context.Context, a meetings.AttendeeRecord) (int
 func (t *tx) SetAttendeeCaps(ctx context.Context, meetingID, attendeeID string, caps meetings.Capabilities, version int64) error {
 	return t.execOne(ctx, "set attendee capabilities", qSetAttendeeCaps,
 		caps.Audio, caps.Video, caps.Content, version, meetingID, attendeeID)
+}
+
+// PinAttendees implements meetings.Tx in one UPDATE ... RETURNING; the ids
+// are bound as one JSON array, so the statement is prepared once whatever
+// their number.
+func (t *tx) PinAttendees(ctx context.Context, meetingID string, ids []string, batch *meetings.Capabilities, batchVersion, version int64) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: pin attendees: %w", err)
+	}
+	ba, bv, bc := batchArgs(batch)
+	return t.ids(ctx, qPinAttendees, ba, bv, bc, batchVersion, version, meetingID, string(list))
 }
 
 // DeleteAttendee implements meetings.Tx.

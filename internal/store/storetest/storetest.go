@@ -60,6 +60,9 @@ func Run(t *testing.T, open func(t *testing.T) meetings.Store) {
 		{"SeqNeverReused", testSeqNeverReused},
 		{"CountAttendees", testCountAttendees},
 		{"SetAttendeeCaps", testSetAttendeeCaps},
+		{"PinAttendees", testPinAttendees},
+		{"PinAttendeesNoBatch", testPinAttendeesNoBatch},
+		{"PinAttendeesNothingToPin", testPinAttendeesNothingToPin},
 		{"DeleteAttendee", testDeleteAttendee},
 		{"Tags", testTags},
 		{"ExpiredMeetings", testExpiredMeetings},
@@ -909,6 +912,174 @@ func testSetAttendeeCaps(t *testing.T, s meetings.Store) {
 	err := s.Update(ctx, func(tx meetings.Tx) error { return tx.SetAttendeeCaps(ctx, NewID(), a.ID, caps, 10) })
 	if !errors.Is(err, meetings.ErrNoRecord) {
 		t.Errorf("SetAttendeeCaps under another meeting = %v, want ErrNoRecord", err)
+	}
+}
+
+// pin runs PinAttendees in its own Update and returns the pinned ids sorted.
+func pin(t *testing.T, s meetings.Store, meetingID string, ids []string, batch *meetings.Capabilities, batchVersion, version int64) []string {
+	t.Helper()
+	var got []string
+	update(t, s, func(tx meetings.Tx) error {
+		var err error
+		got, err = tx.PinAttendees(ctx, meetingID, ids, batch, batchVersion, version)
+		return err
+	})
+	return sortedCopy(got)
+}
+
+// attendeeNow reads one attendee (it must exist).
+func attendeeNow(t *testing.T, s meetings.Store, meetingID, id string) meetings.AttendeeRecord {
+	t.Helper()
+	var a meetings.AttendeeRecord
+	view(t, s, func(tx meetings.ReadTx) error {
+		var err error
+		a, err = tx.Attendee(ctx, meetingID, id)
+		return err
+	})
+	return a
+}
+
+// PinAttendees gives each listed attendee its effective triple
+// (EffectiveCapabilities) at the new version, whatever its version relative
+// to the batch's; it ignores unknown ids and other meetings' attendees and
+// returns the ids it pinned.
+func testPinAttendees(t *testing.T, s meetings.Store) {
+	m := minimalMeeting()
+	batch := meetings.Capabilities{Audio: meetings.Receive, Video: meetings.None, Content: meetings.None}
+	m.Version, m.Batch, m.BatchVersion = 7, &batch, 5
+	insertMeeting(t, s, m)
+	other := minimalMeeting()
+	insertMeeting(t, s, other)
+	own := func(audio string) meetings.Capabilities {
+		return meetings.Capabilities{Audio: audio, Video: meetings.Send, Content: meetings.Receive}
+	}
+	older, equal, newer, unlisted := newAttendee(m.ID, "older"), newAttendee(m.ID, "equal"), newAttendee(m.ID, "newer"), newAttendee(m.ID, "unlisted")
+	older.Caps, older.CapsVersion = own(meetings.SendReceive), 4 // the batch wins: pinned to the batch triple
+	equal.Caps, equal.CapsVersion = own(meetings.Send), 5        // its own triple wins at equal version
+	newer.Caps, newer.CapsVersion = own(meetings.None), 6
+	unlisted.Caps, unlisted.CapsVersion = own(meetings.Send), 2
+	for _, a := range []*meetings.AttendeeRecord{&older, &equal, &newer, &unlisted} {
+		insertAttendee(t, s, a)
+	}
+	// An attendee of another meeting with the same id as one listed, and
+	// one whose own id is listed: neither is touched.
+	twin := newAttendee(other.ID, "twin")
+	twin.ID, twin.CapsVersion = older.ID, 1
+	stranger := newAttendee(other.ID, "stranger")
+	stranger.CapsVersion = 1
+	insertAttendee(t, s, &twin)
+	insertAttendee(t, s, &stranger)
+
+	ids := []string{newer.ID, NewID(), older.ID, stranger.ID, equal.ID}
+	got := pin(t, s, m.ID, ids, m.Batch, m.BatchVersion, 8)
+	if want := sortedCopy([]string{older.ID, equal.ID, newer.ID}); !slices.Equal(got, want) {
+		t.Errorf("PinAttendees returned %v, want %v", got, want)
+	}
+	for _, c := range []struct {
+		name string
+		a    meetings.AttendeeRecord
+		want meetings.Capabilities
+	}{
+		{"caps_version < batch version", older, batch},
+		{"caps_version = batch version", equal, equal.Caps},
+		{"caps_version > batch version", newer, newer.Caps},
+	} {
+		before := c.a
+		if eff := meetings.EffectiveCapabilities(&m, &before); eff != c.want {
+			t.Fatalf("%s: test is wrong: EffectiveCapabilities = %+v, want %+v", c.name, eff, c.want)
+		}
+		after := attendeeNow(t, s, m.ID, c.a.ID)
+		want := c.a
+		want.Caps, want.CapsVersion = c.want, 8
+		if after != want {
+			t.Errorf("%s: after PinAttendees %+v, want %+v", c.name, after, want)
+		}
+	}
+	for _, c := range []struct {
+		meetingID string
+		a         meetings.AttendeeRecord
+	}{{m.ID, unlisted}, {other.ID, twin}, {other.ID, stranger}} {
+		if got := attendeeNow(t, s, c.meetingID, c.a.ID); got != c.a {
+			t.Errorf("attendee %s of meeting %s changed: %+v, want %+v", c.a.ExternalUserID, c.meetingID, got, c.a)
+		}
+	}
+	// The meeting row is not PinAttendees' business.
+	sameMeeting(t, "meeting after PinAttendees", getMeeting(t, s, m.ID), m)
+
+	// Inside the Update, the pinned triples are visible to later reads; a
+	// failing fn rolls them back.
+	errRollback := errors.New("roll back")
+	err := s.Update(ctx, func(tx meetings.Tx) error {
+		if _, err := tx.PinAttendees(ctx, m.ID, []string{unlisted.ID}, &batch, 9, 10); err != nil {
+			return err
+		}
+		a, err := tx.Attendee(ctx, m.ID, unlisted.ID)
+		if err != nil {
+			return err
+		}
+		if a.Caps != batch || a.CapsVersion != 10 {
+			t.Errorf("inside Update: %+v", a)
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("Update = %v", err)
+	}
+	if got := attendeeNow(t, s, m.ID, unlisted.ID); got != unlisted {
+		t.Errorf("after rollback: %+v, want %+v", got, unlisted)
+	}
+}
+
+// With no batch yet, every listed attendee keeps its own triple and takes
+// the new version.
+func testPinAttendeesNoBatch(t *testing.T, s meetings.Store) {
+	m := minimalMeeting()
+	m.Version = 3
+	insertMeeting(t, s, m)
+	a, b := newAttendee(m.ID, "a"), newAttendee(m.ID, "b")
+	a.CapsVersion, b.CapsVersion = 0, 3
+	b.Caps = meetings.Capabilities{Audio: meetings.None, Video: meetings.None, Content: meetings.None}
+	insertAttendee(t, s, &a)
+	insertAttendee(t, s, &b)
+	// batchVersion above every attendee's version: still no batch to apply.
+	got := pin(t, s, m.ID, []string{a.ID, b.ID}, nil, 100, 4)
+	if want := sortedCopy([]string{a.ID, b.ID}); !slices.Equal(got, want) {
+		t.Errorf("PinAttendees returned %v, want %v", got, want)
+	}
+	for _, x := range []meetings.AttendeeRecord{a, b} {
+		want := x
+		want.CapsVersion = 4
+		if got := attendeeNow(t, s, m.ID, x.ID); got != want {
+			t.Errorf("after PinAttendees %+v, want %+v", got, want)
+		}
+	}
+}
+
+// Nothing to pin is not an error: no ids, only unknown ids, an absent
+// meeting.
+func testPinAttendeesNothingToPin(t *testing.T, s meetings.Store) {
+	m := minimalMeeting()
+	insertMeeting(t, s, m)
+	a := newAttendee(m.ID, "a")
+	insertAttendee(t, s, &a)
+	batch := meetings.Capabilities{Audio: meetings.None, Video: meetings.None, Content: meetings.None}
+	for _, c := range []struct {
+		name      string
+		meetingID string
+		ids       []string
+	}{
+		{"nil ids", m.ID, nil},
+		{"empty ids", m.ID, []string{}},
+		{"unknown ids", m.ID, []string{NewID(), NewID()}},
+		{"upper-case id", m.ID, []string{strings.ToUpper(a.ID)}},
+		{"absent meeting", NewID(), []string{a.ID}},
+	} {
+		if got := pin(t, s, c.meetingID, c.ids, &batch, 5, 6); len(got) != 0 {
+			t.Errorf("%s: PinAttendees returned %v, want none", c.name, got)
+		}
+	}
+	if got := attendeeNow(t, s, m.ID, a.ID); got != a {
+		t.Errorf("attendee changed: %+v, want %+v", got, a)
 	}
 }
 
