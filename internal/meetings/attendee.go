@@ -183,24 +183,18 @@ func attendeeOf(ctx context.Context, tx ReadTx, m *MeetingRecord, attendeeID str
 	return a, err
 }
 
-// GetAttendee returns one attendee of a live meeting.
+// GetAttendee returns one attendee of a live meeting. It is one statement
+// (Store.ReadAttendee), not a View: the meeting checks run on the row read
+// with the attendee.
 func (s *Service) GetAttendee(ctx context.Context, meetingID, attendeeID string) (*Attendee, error) {
-	var out Attendee
-	err := s.store.View(ctx, func(tx ReadTx) error {
-		m, err := s.liveMeeting(ctx, tx, meetingID)
-		if err != nil {
-			return err
-		}
-		a, err := attendeeOf(ctx, tx, &m, attendeeID)
-		if err != nil {
-			return err
-		}
-		out = attendeeView(&m, &a)
-		return nil
-	})
-	if err != nil {
+	m, a, found, err := s.store.ReadAttendee(ctx, normalizeID(meetingID), normalizeID(attendeeID))
+	if m, err = s.checkLive(ctx, m, err, meetingID); err != nil {
 		return nil, err
 	}
+	if !found {
+		return nil, attendeeNotFound(attendeeID)
+	}
+	out := attendeeView(&m, &a)
 	return &out, nil
 }
 

@@ -33,6 +33,12 @@ type Store interface {
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// View runs fn in a read-only transaction with a consistent snapshot.
 	View(ctx context.Context, fn func(tx ReadTx) error) error
+	// ReadAttendee reads a meeting and one of its attendees (ids
+	// lower-case) in one statement, without an explicit transaction: one
+	// statement sees one consistent snapshot in both engines. ErrNoRecord
+	// if the meeting is absent; attendeeFound is false, with a zero
+	// AttendeeRecord, if the meeting has no such attendee.
+	ReadAttendee(ctx context.Context, meetingID, attendeeID string) (m MeetingRecord, a AttendeeRecord, attendeeFound bool, err error)
 	// Ping reports whether the engine can serve requests (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the engine; pending writes are flushed.

@@ -194,6 +194,40 @@ func BenchmarkAttendee(b *testing.B) {
 	}
 }
 
+// BenchmarkGetAttendeeView is GetAttendee's store work before ReadAttendee:
+// a read transaction with the meeting's and the attendee's SELECTs.
+func BenchmarkGetAttendeeView(b *testing.B) {
+	s := benchStore(b)
+	m, as := seed(b, s, 250)
+	i := 0
+	for b.Loop() {
+		id := as[i%len(as)].ID
+		i++
+		mustView(b, s, func(tx meetings.ReadTx) error {
+			if _, err := tx.Meeting(bctx, m.ID); err != nil {
+				return err
+			}
+			_, err := tx.Attendee(bctx, m.ID, id)
+			return err
+		})
+	}
+}
+
+// BenchmarkReadAttendee is GetAttendee's store work: one SELECT, no
+// transaction.
+func BenchmarkReadAttendee(b *testing.B) {
+	s := benchStore(b)
+	m, as := seed(b, s, 250)
+	i := 0
+	for b.Loop() {
+		id := as[i%len(as)].ID
+		i++
+		if _, _, found, err := s.ReadAttendee(bctx, m.ID, id); err != nil || !found {
+			b.Fatal(found, err)
+		}
+	}
+}
+
 func BenchmarkAttendeeByExternalUserID(b *testing.B) {
 	s := benchStore(b)
 	m, as := seed(b, s, 250)

@@ -34,6 +34,15 @@ var faultOps = []struct {
 	name string
 	call func(ctx context.Context, s *Store, id string) error
 }{
+	// ReadAttendee first: after backends were terminated, it meets a
+	// closed connection before Ping has flushed the idle ones.
+	{"ReadAttendee", func(ctx context.Context, s *Store, id string) error {
+		_, _, found, err := s.ReadAttendee(ctx, id, id)
+		if err == nil && found {
+			err = errors.New("found an attendee that does not exist")
+		}
+		return err
+	}},
 	{"Ping", func(ctx context.Context, s *Store, _ string) error { return s.Ping(ctx) }},
 	{"Update", func(ctx context.Context, s *Store, id string) error {
 		return s.Update(ctx, func(tx meetings.Tx) error {

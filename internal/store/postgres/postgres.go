@@ -346,6 +346,63 @@ func (s *Store) attempt(ctx context.Context, opts pgx.TxOptions, fn func(*tx) er
 	return false, nil
 }
 
+// ReadAttendee implements meetings.Store: one SELECT in autocommit (READ
+// COMMITTED: the statement sees one snapshot), no BEGIN/COMMIT round trips.
+// A connection that the server had closed is replaced once, as a read can
+// safely run again.
+func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) (meetings.MeetingRecord, meetings.AttendeeRecord, bool, error) {
+	if err := s.enter(); err != nil {
+		return meetings.MeetingRecord{}, meetings.AttendeeRecord{}, false, err
+	}
+	defer s.inflight.Done()
+	ctx, cancel := s.bound(ctx, s.opTimeout)
+	defer cancel()
+	m, a, found, err := s.readAttendee(ctx, meetingID, attendeeID)
+	if err != nil && ctx.Err() == nil && errors.Is(err, errBrokenConn) {
+		m, a, found, err = s.readAttendee(ctx, meetingID, attendeeID)
+	}
+	if err != nil {
+		return meetings.MeetingRecord{}, meetings.AttendeeRecord{}, false, classify(ctx, err)
+	}
+	return m, a, found, nil
+}
+
+func (s *Store) readAttendee(ctx context.Context, meetingID, attendeeID string) (meetings.MeetingRecord, meetings.AttendeeRecord, bool, error) {
+	var none meetings.AttendeeRecord
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return meetings.MeetingRecord{}, none, false, err
+	}
+	defer conn.Release()
+	var (
+		r                                                 meetingRow
+		aMeetingID, id, ext, token, audio, video, content *string
+		seq, version                                      *int64
+	)
+	err = conn.QueryRow(ctx, qReadAttendee, meetingID, attendeeID).Scan(
+		r.dest(&aMeetingID, &id, &ext, &token, &seq, &audio, &video, &content, &version)...)
+	if err != nil {
+		if ctx.Err() == nil && conn.Conn().IsClosed() {
+			s.flushIdle()
+			return meetings.MeetingRecord{}, none, false, fmt.Errorf("%w: %w", errBrokenConn, err)
+		}
+		return meetings.MeetingRecord{}, none, false, err
+	}
+	m, err := r.record()
+	if err != nil {
+		return meetings.MeetingRecord{}, none, false, err
+	}
+	if id == nil {
+		return m, none, false, nil
+	}
+	a := meetings.AttendeeRecord{
+		MeetingID: m.ID, ID: *id, ExternalUserID: *ext, JoinToken: *token, Seq: *seq,
+		Caps:        meetings.Capabilities{Audio: *audio, Video: *video, Content: *content},
+		CapsVersion: *version,
+	}
+	return m, a, true, nil
+}
+
 // Ping implements meetings.Store: nil when the database answers and
 // accepts writes; an error matching meetings.ErrUnavailable when it is
 // unreachable, restarting, or a read-only standby. It is bounded by the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,6 +58,21 @@ const qPinAttendees = `UPDATE attendees SET
 WHERE meeting_id = $6 AND id = ANY ($7::text[])
 RETURNING id`
 
+// qReadAttendee is Store.ReadAttendee: $1 the meeting, $2 the attendee. The
+// attendee columns are NULL when the meeting has no such attendee.
+var qReadAttendee = `SELECT ` + qualified("m", meetingColumns) + `, ` + qualified("a", attendeeColumns) + `
+FROM meetings AS m LEFT JOIN attendees AS a ON a.meeting_id = m.id AND a.id = $2
+WHERE m.id = $1`
+
+// qualified prefixes each of the comma-separated columns with alias.
+func qualified(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
 // tx implements meetings.Tx over one pgx transaction; View hands it out as a
 // meetings.ReadTx in a read-only transaction.
 type tx struct {
@@ -108,37 +124,51 @@ func (t *tx) MeetingByToken(ctx context.Context, account, tokenHash string) (mee
 }
 
 func (t *tx) meeting(ctx context.Context, q string, args ...any) (meetings.MeetingRecord, error) {
-	var (
-		m                      meetings.MeetingRecord
-		tenants, notifications []byte
-		features               []byte
-		batchA, batchV, batchC *string
-	)
-	err := t.tx.QueryRow(ctx, q, args...).Scan(&m.ID, &m.Account, &m.ARN, &m.ExternalMeetingID,
-		&m.MeetingHostID, &m.MediaRegion, &m.PrimaryMeetingID, &tenants, &features, &notifications,
-		&m.NetworkType, &m.CreatedAt, &m.TokenHash, &m.RequestHash, &m.Version,
-		&batchA, &batchV, &batchC, &m.BatchVersion, &m.Transcribing, &m.TranscriptionConfig)
-	if err != nil {
+	var r meetingRow
+	if err := t.tx.QueryRow(ctx, q, args...).Scan(r.dest()...); err != nil {
 		return meetings.MeetingRecord{}, t.fail(ctx, err)
 	}
+	return r.record()
+}
+
+// meetingRow receives the meetingColumns of a row.
+type meetingRow struct {
+	m                      meetings.MeetingRecord
+	tenants, notifications []byte
+	features               []byte
+	batchA, batchV, batchC *string
+}
+
+// dest returns the Scan destinations of the meetingColumns, then extra.
+func (r *meetingRow) dest(extra ...any) []any {
+	m := &r.m
+	return append([]any{&m.ID, &m.Account, &m.ARN, &m.ExternalMeetingID,
+		&m.MeetingHostID, &m.MediaRegion, &m.PrimaryMeetingID, &r.tenants, &r.features, &r.notifications,
+		&m.NetworkType, &m.CreatedAt, &m.TokenHash, &m.RequestHash, &m.Version,
+		&r.batchA, &r.batchV, &r.batchC, &m.BatchVersion, &m.Transcribing, &m.TranscriptionConfig}, extra...)
+}
+
+// record decodes the scanned row.
+func (r *meetingRow) record() (meetings.MeetingRecord, error) {
+	m := r.m
 	m.CreatedAt = m.CreatedAt.UTC()
-	if tenants != nil {
+	if r.tenants != nil {
 		m.TenantIDs = []string{}
-		if err := json.Unmarshal(tenants, &m.TenantIDs); err != nil {
+		if err := json.Unmarshal(r.tenants, &m.TenantIDs); err != nil {
 			return meetings.MeetingRecord{}, fmt.Errorf("postgres: meeting %s: tenant_ids: %w", m.ID, err)
 		}
 	}
-	if err := json.Unmarshal(features, &m.Features); err != nil {
+	if err := json.Unmarshal(r.features, &m.Features); err != nil {
 		return meetings.MeetingRecord{}, fmt.Errorf("postgres: meeting %s: features: %w", m.ID, err)
 	}
-	if notifications != nil {
+	if r.notifications != nil {
 		m.Notifications = new(meetings.Notifications)
-		if err := json.Unmarshal(notifications, m.Notifications); err != nil {
+		if err := json.Unmarshal(r.notifications, m.Notifications); err != nil {
 			return meetings.MeetingRecord{}, fmt.Errorf("postgres: meeting %s: notifications: %w", m.ID, err)
 		}
 	}
-	if batchA != nil && batchV != nil && batchC != nil {
-		m.Batch = &meetings.Capabilities{Audio: *batchA, Video: *batchV, Content: *batchC}
+	if r.batchA != nil && r.batchV != nil && r.batchC != nil {
+		m.Batch = &meetings.Capabilities{Audio: *r.batchA, Video: *r.batchV, Content: *r.batchC}
 	}
 	return m, nil
 }

@@ -285,6 +285,47 @@ func (s *Store) View(ctx context.Context, fn func(tx meetings.ReadTx) error) err
 	return fn(readTx{&tx{tx: sqlTx, stmts: s.rStmts}})
 }
 
+// ReadAttendee implements meetings.Store: one prepared SELECT on a reader
+// connection, in autocommit (SQLite reads one snapshot per statement).
+func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) (meetings.MeetingRecord, meetings.AttendeeRecord, bool, error) {
+	var none meetings.AttendeeRecord
+	if err := s.enter(); err != nil {
+		return meetings.MeetingRecord{}, none, false, err
+	}
+	defer s.inflight.Done()
+	rows, err := s.rStmts[qReadAttendee].QueryContext(ctx, meetingID, attendeeID)
+	if err != nil {
+		return meetings.MeetingRecord{}, none, false, mapErr(err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return meetings.MeetingRecord{}, none, false, mapErr(err)
+		}
+		return meetings.MeetingRecord{}, none, false, fmt.Errorf("sqlite: meeting: %w", meetings.ErrNoRecord)
+	}
+	var (
+		meetingID2, id, ext, token, audio, video, content sql.NullString
+		seq, version                                      sql.NullInt64
+	)
+	m, err := scanMeeting(rows, &meetingID2, &id, &ext, &token, &seq, &audio, &video, &content, &version)
+	if err != nil {
+		return meetings.MeetingRecord{}, none, false, err
+	}
+	if err := rows.Close(); err != nil {
+		return meetings.MeetingRecord{}, none, false, mapErr(err)
+	}
+	if !id.Valid {
+		return m, none, false, nil
+	}
+	a := meetings.AttendeeRecord{
+		MeetingID: m.ID, ID: id.String, ExternalUserID: ext.String, JoinToken: token.String, Seq: seq.Int64,
+		Caps:        meetings.Capabilities{Audio: audio.String, Video: video.String, Content: content.String},
+		CapsVersion: version.Int64,
+	}
+	return m, a, true, nil
+}
+
 // Ping reports whether the database answers; ErrUnavailable if not.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.enter(); err != nil {

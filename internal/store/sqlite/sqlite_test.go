@@ -111,6 +111,9 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	if err := s.View(ctx, func(meetings.ReadTx) error { return nil }); !errors.Is(err, meetings.ErrUnavailable) {
 		t.Errorf("View after Close = %v, want ErrUnavailable", err)
 	}
+	if _, _, _, err := s.ReadAttendee(ctx, storetest.NewID(), storetest.NewID()); !errors.Is(err, meetings.ErrUnavailable) {
+		t.Errorf("ReadAttendee after Close = %v, want ErrUnavailable", err)
+	}
 	if err := s.Ping(ctx); !errors.Is(err, meetings.ErrUnavailable) {
 		t.Errorf("Ping after Close = %v, want ErrUnavailable", err)
 	}

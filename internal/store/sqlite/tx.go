@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	msqlite "modernc.org/sqlite"
@@ -64,9 +65,24 @@ const qPinAttendees = `UPDATE attendees SET
 WHERE meeting_id = ?6 AND id IN (SELECT value FROM json_each(?7))
 RETURNING id`
 
+// qReadAttendee is Store.ReadAttendee: ?1 the meeting, ?2 the attendee. The
+// attendee columns are NULL when the meeting has no such attendee.
+var qReadAttendee = `SELECT ` + qualified("m", meetingColumns) + `, ` + qualified("a", attendeeColumns) + `
+FROM meetings AS m LEFT JOIN attendees AS a ON a.meeting_id = m.id AND a.id = ?2
+WHERE m.id = ?1`
+
+// qualified prefixes each of the comma-separated columns with alias.
+func qualified(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
 var readQueries = []string{
 	qMeeting, qMeetingByToken, qReplicas, qAttendee, qAttendeeByExtID, qAttendees,
-	qCountAttendees, qTags, qExpired,
+	qCountAttendees, qTags, qExpired, qReadAttendee,
 }
 
 var writeQueries = []string{
@@ -208,7 +224,9 @@ func (t *tx) meeting(ctx context.Context, q string, args ...any) (meetings.Meeti
 	return m, mapErr(rows.Close())
 }
 
-func scanMeeting(rows *sql.Rows) (meetings.MeetingRecord, error) {
+// scanMeeting scans the meetingColumns of the current row, then into extra
+// the columns that follow them.
+func scanMeeting(rows *sql.Rows, extra ...any) (meetings.MeetingRecord, error) {
 	var (
 		m                      meetings.MeetingRecord
 		tenants, notifications sql.NullString
@@ -218,10 +236,11 @@ func scanMeeting(rows *sql.Rows) (meetings.MeetingRecord, error) {
 		transcribing           int64
 		transcriptionConfig    []byte
 	)
-	err := rows.Scan(&m.ID, &m.Account, &m.ARN, &m.ExternalMeetingID, &m.MeetingHostID, &m.MediaRegion,
+	dest := append([]any{&m.ID, &m.Account, &m.ARN, &m.ExternalMeetingID, &m.MeetingHostID, &m.MediaRegion,
 		&m.PrimaryMeetingID, &tenants, &features, &notifications, &m.NetworkType, &createdAt,
 		&m.TokenHash, &m.RequestHash, &m.Version, &batchA, &batchV, &batchC, &m.BatchVersion,
-		&transcribing, &transcriptionConfig)
+		&transcribing, &transcriptionConfig}, extra...)
+	err := rows.Scan(dest...)
 	if err != nil {
 		return m, mapErr(err)
 	}

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) meetings.Store) {
 		{"Replicas", testReplicas},
 		{"IDsComparedAsGiven", testIDsComparedAsGiven},
 		{"ViewSnapshot", testViewSnapshot},
+		{"ReadAttendee", testReadAttendee},
 		{"Ping", testPing},
 		{"ConcurrentIncrements", testConcurrentIncrements},
 		{"ConcurrentInsertSameExternalUserID", testConcurrentInsertSameExternalUserID},
@@ -1283,6 +1284,90 @@ func testIDsComparedAsGiven(t *testing.T, s meetings.Store) {
 	other := minimalMeeting()
 	other.ID = up(m.ID)
 	insertMeeting(t, s, other)
+}
+
+// ReadAttendee reads a meeting with one of its attendees: ErrNoRecord for an
+// absent meeting, found=false (and a zero attendee) for an attendee that the
+// meeting does not have; ids compare as given.
+func testReadAttendee(t *testing.T, s meetings.Store) {
+	full, minimal := fullMeeting(), minimalMeeting()
+	insertMeeting(t, s, full)
+	insertMeeting(t, s, minimal)
+	a, b := newAttendee(full.ID, "a"), newAttendee(full.ID, "b")
+	insertAttendee(t, s, &a)
+	insertAttendee(t, s, &b)
+	c := newAttendee(minimal.ID, "c")
+	c.ID = b.ID // the same attendee id in another meeting
+	c.Caps, c.CapsVersion = meetings.Capabilities{Audio: meetings.None, Video: meetings.None, Content: meetings.None}, 0
+	insertAttendee(t, s, &c)
+
+	read := func(what, meetingID, attendeeID string) (meetings.MeetingRecord, meetings.AttendeeRecord, bool) {
+		t.Helper()
+		m, got, found, err := s.ReadAttendee(ctx, meetingID, attendeeID)
+		if err != nil {
+			t.Fatalf("%s: ReadAttendee = %v", what, err)
+		}
+		if !found && got != (meetings.AttendeeRecord{}) {
+			t.Errorf("%s: not found, but attendee %+v", what, got)
+		}
+		return m, got, found
+	}
+	for _, x := range []struct {
+		what string
+		m    meetings.MeetingRecord
+		a    meetings.AttendeeRecord
+	}{{"full meeting", full, a}, {"full meeting, second attendee", full, b}, {"minimal meeting", minimal, c}} {
+		m, got, found := read(x.what, x.m.ID, x.a.ID)
+		sameMeeting(t, x.what, m, x.m)
+		if !found || got != x.a {
+			t.Errorf("%s: attendee %+v (found %v), want %+v", x.what, got, found, x.a)
+		}
+	}
+	for _, x := range []struct {
+		what       string
+		m          meetings.MeetingRecord
+		attendeeID string
+	}{
+		{"unknown attendee", full, NewID()},
+		{"attendee of another meeting", minimal, a.ID},
+		{"upper-case attendee id", full, strings.ToUpper(a.ID)},
+		{"empty attendee id", full, ""},
+	} {
+		m, _, found := read(x.what, x.m.ID, x.attendeeID)
+		sameMeeting(t, x.what, m, x.m)
+		if found {
+			t.Errorf("%s: found", x.what)
+		}
+	}
+	for _, id := range []string{NewID(), strings.ToUpper(full.ID), ""} {
+		if _, _, _, err := s.ReadAttendee(ctx, id, a.ID); !errors.Is(err, meetings.ErrNoRecord) {
+			t.Errorf("ReadAttendee(meeting %q) = %v, want ErrNoRecord", id, err)
+		}
+	}
+	// It sees committed writes, and not the writes of a rolled-back Update.
+	caps := meetings.Capabilities{Audio: meetings.Receive, Video: meetings.None, Content: meetings.None}
+	update(t, s, func(tx meetings.Tx) error { return tx.SetAttendeeCaps(ctx, full.ID, a.ID, caps, 8) })
+	errRollback := errors.New("roll back")
+	if err := s.Update(ctx, func(tx meetings.Tx) error {
+		if err := tx.DeleteAttendee(ctx, full.ID, a.ID); err != nil {
+			return err
+		}
+		return errRollback
+	}); !errors.Is(err, errRollback) {
+		t.Fatalf("Update = %v", err)
+	}
+	a.Caps, a.CapsVersion = caps, 8
+	if _, got, found := read("after SetAttendeeCaps", full.ID, a.ID); !found || got != a {
+		t.Errorf("after SetAttendeeCaps: %+v (found %v), want %+v", got, found, a)
+	}
+	update(t, s, func(tx meetings.Tx) error { return tx.DeleteAttendee(ctx, full.ID, a.ID) })
+	if _, _, found := read("after DeleteAttendee", full.ID, a.ID); found {
+		t.Errorf("after DeleteAttendee: found")
+	}
+	update(t, s, func(tx meetings.Tx) error { return tx.DeleteMeeting(ctx, full.ID) })
+	if _, _, _, err := s.ReadAttendee(ctx, full.ID, b.ID); !errors.Is(err, meetings.ErrNoRecord) {
+		t.Errorf("after DeleteMeeting: %v, want ErrNoRecord", err)
+	}
 }
 
 // Pinned: a View reads one snapshot, even if writes commit meanwhile.
