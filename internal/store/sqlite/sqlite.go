@@ -271,18 +271,23 @@ func (s *Store) Update(ctx context.Context, fn func(tx meetings.Tx) error) error
 }
 
 // View runs fn in a read-only transaction on a reader connection. The
-// snapshot is taken at the first read and holds until fn returns.
+// snapshot is taken at the first read and holds until fn returns. Like the
+// writer's, the transaction is detached (see tx.detached): each statement
+// checks ctx when it starts and is not interrupted by it.
 func (s *Store) View(ctx context.Context, fn func(tx meetings.ReadTx) error) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
 	defer s.inflight.Done()
-	sqlTx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sqlTx, err := s.r.BeginTx(context.Background(), &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return mapErr(err)
 	}
 	defer sqlTx.Rollback()
-	return fn(readTx{&tx{tx: sqlTx, stmts: s.rStmts}})
+	return fn(readTx{&tx{tx: sqlTx, stmts: s.rStmts, detached: true}})
 }
 
 // ReadAttendee implements meetings.Store: one prepared SELECT on a reader
@@ -293,7 +298,11 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 		return meetings.MeetingRecord{}, none, false, err
 	}
 	defer s.inflight.Done()
-	rows, err := s.rStmts[qReadAttendee].QueryContext(ctx, meetingID, attendeeID)
+	if err := ctx.Err(); err != nil {
+		return meetings.MeetingRecord{}, none, false, err
+	}
+	// Detached like View: no watcher goroutines for one bounded SELECT.
+	rows, err := s.rStmts[qReadAttendee].QueryContext(context.Background(), meetingID, attendeeID)
 	if err != nil {
 		return meetings.MeetingRecord{}, none, false, mapErr(err)
 	}

@@ -122,8 +122,10 @@ type tx struct {
 	// context.Background(), so that one caller's cancellation never reaches
 	// the driver. (A cancelled context makes the driver interrupt the
 	// statement, and SQLite may then roll back the whole transaction, with
-	// the other callers' writes.) It also spares the driver a watcher
-	// goroutine per statement.
+	// the other callers' writes.) It also spares the driver and
+	// database/sql a watcher goroutine each per statement, which is why
+	// View's transactions are detached too: their statements are local,
+	// bounded reads that are cheaper to finish than to interrupt.
 	detached bool
 }
 
