@@ -24,6 +24,8 @@ import (
 
 var errGroupBoom = errors.New("group boom")
 
+var sendRecv = meetings.Capabilities{Audio: meetings.SendReceive, Video: meetings.SendReceive, Content: meetings.SendReceive}
+
 func openTestStore(t *testing.T) *Store {
 	t.Helper()
 	s := openDir(t, t.TempDir())
