@@ -39,6 +39,17 @@ func BenchmarkCreateAttendee(b *testing.B)   { storetest.BenchCreateAttendee(b, 
 func BenchmarkAttendee(b *testing.B)         { storetest.BenchAttendee(b, benchStore(b)) }
 func BenchmarkGetAttendeeView(b *testing.B)  { storetest.BenchGetAttendeeView(b, benchStore(b)) }
 func BenchmarkReadAttendee(b *testing.B)     { storetest.BenchReadAttendee(b, benchStore(b)) }
+
+// BenchmarkReadAttendeeSQL is BenchmarkReadAttendee with the read cache off:
+// the SELECT every cache miss pays.
+func BenchmarkReadAttendeeSQL(b *testing.B) {
+	s, err := Open(bctx, Options{Dir: b.TempDir(), NoReadCache: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	storetest.BenchReadAttendee(b, s)
+}
 func BenchmarkAttendeeByExternalUserID(b *testing.B) {
 	storetest.BenchAttendeeByExternalUserID(b, benchStore(b))
 }

@@ -245,6 +245,11 @@ func (s *Store) runGroup(group, carry []*request) []*request {
 	}
 	s.stats.commits.Add(1)
 	err = mapErr(sqlTx.Commit())
+	if s.cache != nil {
+		// Before anyone is answered: an acknowledged write is never
+		// followed by a stale cached read (readcache.go).
+		s.cache.invalidate(t.touched)
+	}
 	if err != nil && isBusy(err) {
 		// As before group commit: the whole transaction runs again.
 		for _, r := range ok {

@@ -39,6 +39,14 @@ import (
 // FileName is the name of the database file inside Options.Dir.
 const FileName = "carillon.db"
 
+// LockFileName is the file in Options.Dir that a running store holds an
+// exclusive lock on (on Unix).
+const LockFileName = "carillon.lock"
+
+// ErrDirInUse is returned by Open when another process has the data
+// directory open.
+var ErrDirInUse = errors.New("in use by another Carillon process")
+
 // busyTimeout is how long a connection waits for a lock held by another
 // connection (another process, or a checkpoint) before SQLITE_BUSY.
 const busyTimeout = 5 * time.Second
@@ -72,6 +80,9 @@ type Options struct {
 	// Logger receives start-up, migration and shutdown messages; nil
 	// discards them.
 	Logger *slog.Logger
+	// NoReadCache turns off the ReadAttendee cache (readcache.go), e.g. to
+	// measure the SQL path.
+	NoReadCache bool
 }
 
 // Store is the SQLite engine. It implements meetings.Store.
@@ -82,7 +93,9 @@ type Store struct {
 	rStmts  stmtCache
 	log     *slog.Logger
 	path    string
-	tempDir string // InMemory: removed by Close
+	tempDir string       // InMemory: removed by Close
+	unlock  func() error // releases the data directory lock
+	cache   *readCache   // nil when off
 
 	mu       sync.Mutex
 	closed   bool
@@ -128,10 +141,25 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	default:
 		return nil, errors.New("sqlite: Options.Dir is required (or InMemory)")
 	}
+	// An InMemory store's directory is private to this process already.
+	exclusive := opts.InMemory
+	if !opts.InMemory {
+		unlock, ok, err := lockDir(filepath.Dir(s.path))
+		if err != nil {
+			return nil, err
+		}
+		s.unlock, exclusive = unlock, ok
+	}
+	if exclusive && !opts.NoReadCache {
+		s.cache = newReadCache(readCacheAttendees)
+	}
 	if err := s.open(ctx, syncMode); err != nil {
 		s.closeDBs()
 		if s.tempDir != "" {
 			os.RemoveAll(s.tempDir)
+		}
+		if s.unlock != nil {
+			s.unlock()
 		}
 		return nil, err
 	}
@@ -301,6 +329,13 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 	if err := ctx.Err(); err != nil {
 		return meetings.MeetingRecord{}, none, false, err
 	}
+	var cacheSeq uint64
+	if s.cache != nil {
+		if m, a, ok := s.cache.get(meetingID, attendeeID); ok {
+			return m, a, true, nil
+		}
+		cacheSeq = s.cache.begin()
+	}
 	// Detached like View: no watcher goroutines for one bounded SELECT.
 	rows, err := s.rStmts[qReadAttendee].QueryContext(context.Background(), meetingID, attendeeID)
 	if err != nil {
@@ -331,6 +366,9 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 		MeetingID: m.ID, ID: id.String, ExternalUserID: ext.String, JoinToken: token.String, Seq: seq.Int64,
 		Caps:        meetings.Capabilities{Audio: audio.String, Video: video.String, Content: content.String},
 		CapsVersion: version.Int64,
+	}
+	if s.cache != nil {
+		s.cache.put(cacheSeq, m, a)
 	}
 	return m, a, true, nil
 }
@@ -377,6 +415,9 @@ func (s *Store) Close() error {
 	errs = append(errs, s.closeDBs())
 	if s.tempDir != "" {
 		errs = append(errs, os.RemoveAll(s.tempDir))
+	}
+	if s.unlock != nil {
+		errs = append(errs, s.unlock())
 	}
 	s.log.Info("sqlite store closed", "path", s.path)
 	return errors.Join(errs...)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -332,4 +333,29 @@ func TestDurabilityKill9(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A second store on a data directory in use is refused at once (the read
+// cache relies on being the only writer); once the first closes, the
+// directory opens again.
+func TestDirInUse(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no data directory lock on Windows")
+	}
+	dir := t.TempDir()
+	s := openDir(t, dir)
+	if _, err := Open(context.Background(), Options{Dir: dir}); !errors.Is(err, ErrDirInUse) {
+		t.Fatalf("second Open of %s = %v, want ErrDirInUse", dir, err)
+	}
+	if s.cache == nil {
+		t.Error("the read cache is off on a locked directory")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(context.Background(), Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	s2.Close()
 }

@@ -127,6 +127,17 @@ type tx struct {
 	// View's transactions are detached too: their statements are local,
 	// bounded reads that are cheaper to finish than to interrupt.
 	detached bool
+	// touched collects the meetings whose rows the transaction wrote, for
+	// the read cache to forget once it commits (nil on read transactions).
+	touched map[string]struct{}
+}
+
+// touch records that the transaction writes rows that ReadAttendee reads.
+func (t *tx) touch(meetingID string) {
+	if t.touched == nil {
+		t.touched = map[string]struct{}{}
+	}
+	t.touched[meetingID] = struct{}{}
 }
 
 var _ meetings.Tx = (*tx)(nil)
@@ -412,6 +423,7 @@ func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error 
 		}
 		notifications = string(b)
 	}
+	t.touch(m.ID)
 	ba, bv, bc := batchArgs(m.Batch)
 	_, err = t.exec(ctx, qInsertMeeting,
 		m.ID, m.Account, m.ARN, m.ExternalMeetingID, m.MeetingHostID, m.MediaRegion,
@@ -423,6 +435,7 @@ func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error 
 
 // UpdateMeeting implements meetings.Tx. ErrNoRecord if the meeting is absent.
 func (t *tx) UpdateMeeting(ctx context.Context, m meetings.MeetingRecord) error {
+	t.touch(m.ID)
 	ba, bv, bc := batchArgs(m.Batch)
 	return t.execOne(ctx, "update meeting", qUpdateMeeting,
 		m.Version, ba, bv, bc, m.BatchVersion, boolInt(m.Transcribing), blob(m.TranscriptionConfig), m.ID)
@@ -431,11 +444,13 @@ func (t *tx) UpdateMeeting(ctx context.Context, m meetings.MeetingRecord) error 
 // DeleteMeeting implements meetings.Tx; attendees and tags go with it
 // (ON DELETE CASCADE). ErrNoRecord if the meeting is absent.
 func (t *tx) DeleteMeeting(ctx context.Context, id string) error {
+	t.touch(id)
 	return t.execOne(ctx, "delete meeting", qDeleteMeeting, id)
 }
 
 // InsertAttendee implements meetings.Tx. ErrNoRecord if the meeting is absent.
 func (t *tx) InsertAttendee(ctx context.Context, a meetings.AttendeeRecord) (int64, error) {
+	t.touch(a.MeetingID)
 	res, err := t.exec(ctx, qInsertAttendee, a.MeetingID, a.ID, a.ExternalUserID, a.JoinToken,
 		a.Caps.Audio, a.Caps.Video, a.Caps.Content, a.CapsVersion)
 	if err != nil {
@@ -447,6 +462,7 @@ func (t *tx) InsertAttendee(ctx context.Context, a meetings.AttendeeRecord) (int
 
 // SetAttendeeCaps implements meetings.Tx.
 func (t *tx) SetAttendeeCaps(ctx context.Context, meetingID, attendeeID string, caps meetings.Capabilities, version int64) error {
+	t.touch(meetingID)
 	return t.execOne(ctx, "set attendee capabilities", qSetAttendeeCaps,
 		caps.Audio, caps.Video, caps.Content, version, meetingID, attendeeID)
 }
@@ -462,12 +478,14 @@ func (t *tx) PinAttendees(ctx context.Context, meetingID string, ids []string, b
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: pin attendees: %w", err)
 	}
+	t.touch(meetingID)
 	ba, bv, bc := batchArgs(batch)
 	return t.ids(ctx, qPinAttendees, ba, bv, bc, batchVersion, version, meetingID, string(list))
 }
 
 // DeleteAttendee implements meetings.Tx.
 func (t *tx) DeleteAttendee(ctx context.Context, meetingID, attendeeID string) error {
+	t.touch(meetingID)
 	return t.execOne(ctx, "delete attendee", qDeleteAttendee, meetingID, attendeeID)
 }
 

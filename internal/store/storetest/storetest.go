@@ -70,6 +70,8 @@ func Run(t *testing.T, open func(t *testing.T) meetings.Store) {
 		{"IDsComparedAsGiven", testIDsComparedAsGiven},
 		{"ViewSnapshot", testViewSnapshot},
 		{"ReadAttendee", testReadAttendee},
+		{"ReadAttendeeSeesEveryWrite", testReadAttendeeSeesEveryWrite},
+		{"ConcurrentReadAttendee", testConcurrentReadAttendee},
 		{"Ping", testPing},
 		{"ConcurrentIncrements", testConcurrentIncrements},
 		{"ConcurrentInsertSameExternalUserID", testConcurrentInsertSameExternalUserID},
@@ -1367,6 +1369,154 @@ func testReadAttendee(t *testing.T, s meetings.Store) {
 	update(t, s, func(tx meetings.Tx) error { return tx.DeleteMeeting(ctx, full.ID) })
 	if _, _, _, err := s.ReadAttendee(ctx, full.ID, b.ID); !errors.Is(err, meetings.ErrNoRecord) {
 		t.Errorf("after DeleteMeeting: %v, want ErrNoRecord", err)
+	}
+}
+
+// ReadAttendee, repeated, sees each kind of write to the meeting or the
+// attendee as soon as its Update returns (an engine that caches reads must
+// forget them on every write it commits).
+func testReadAttendeeSeesEveryWrite(t *testing.T, s meetings.Store) {
+	m := minimalMeeting()
+	insertMeeting(t, s, m)
+	a, b := newAttendee(m.ID, "a"), newAttendee(m.ID, "b")
+	insertAttendee(t, s, &a)
+	read := func(what, attendeeID string) (meetings.MeetingRecord, meetings.AttendeeRecord, bool) {
+		t.Helper()
+		var ms []meetings.MeetingRecord
+		var as []meetings.AttendeeRecord
+		var founds []bool
+		for range 2 { // the second read may come from a cache
+			gotM, got, found, err := s.ReadAttendee(ctx, m.ID, attendeeID)
+			if err != nil {
+				t.Fatalf("%s: ReadAttendee = %v", what, err)
+			}
+			ms, as, founds = append(ms, gotM), append(as, got), append(founds, found)
+		}
+		sameMeeting(t, what+", second read", ms[1], ms[0])
+		if as[1] != as[0] || founds[1] != founds[0] {
+			t.Fatalf("%s: two reads differ: %+v (found %v), then %+v (found %v)", what, as[0], founds[0], as[1], founds[1])
+		}
+		return ms[1], as[1], founds[1]
+	}
+	read("before", a.ID)
+	if _, _, found := read("before its insert", b.ID); found {
+		t.Fatal("attendee b found before its insert")
+	}
+	insertAttendee(t, s, &b)
+	if _, got, found := read("after InsertAttendee", b.ID); !found || got != b {
+		t.Errorf("after InsertAttendee: %+v (found %v), want %+v", got, found, b)
+	}
+
+	batch := meetings.Capabilities{Audio: meetings.Send, Video: meetings.None, Content: meetings.None}
+	update(t, s, func(tx meetings.Tx) error {
+		cur, err := tx.LockMeeting(ctx, m.ID)
+		if err != nil {
+			return err
+		}
+		cur.Version, cur.Batch, cur.BatchVersion = 5, &batch, 5
+		return tx.UpdateMeeting(ctx, cur)
+	})
+	if gotM, _, _ := read("after UpdateMeeting", a.ID); gotM.Version != 5 || gotM.Batch == nil || *gotM.Batch != batch || gotM.BatchVersion != 5 {
+		t.Errorf("after UpdateMeeting: Version %d, Batch %v, BatchVersion %d; want 5, %v, 5", gotM.Version, gotM.Batch, gotM.BatchVersion, batch)
+	}
+
+	update(t, s, func(tx meetings.Tx) error {
+		_, err := tx.PinAttendees(ctx, m.ID, []string{a.ID}, &batch, 5, 6)
+		return err
+	})
+	if _, got, _ := read("after PinAttendees", a.ID); got.CapsVersion != 6 || got.Caps != batch {
+		t.Errorf("after PinAttendees: %+v, want caps %v at version 6", got, batch)
+	}
+}
+
+// Readers call ReadAttendee while a writer changes the attendee and the
+// meeting together, and another writer's Updates share its group commits:
+// every read is consistent (meeting Version equals the attendee's
+// CapsVersion, both written in one Update), no reader sees a version go
+// back, and the writer reads its own write as soon as its Update returns.
+func testConcurrentReadAttendee(t *testing.T, s meetings.Store) {
+	m, other := minimalMeeting(), minimalMeeting()
+	insertMeeting(t, s, m)
+	insertMeeting(t, s, other)
+	a := newAttendee(m.ID, "a")
+	a.CapsVersion = 0
+	insertAttendee(t, s, &a)
+	const writes, readers = 200, 4
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, readers+1)
+	for range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var last int64
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				gotM, got, found, err := s.ReadAttendee(ctx, m.ID, a.ID)
+				switch {
+				case err != nil || !found:
+					err = fmt.Errorf("ReadAttendee: found %v, %v", found, err)
+				case gotM.Version != got.CapsVersion:
+					err = fmt.Errorf("inconsistent read: meeting Version %d, attendee CapsVersion %d", gotM.Version, got.CapsVersion)
+				case got.CapsVersion < last:
+					err = fmt.Errorf("version went back from %d to %d", last, got.CapsVersion)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				last = got.CapsVersion
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() { // shares group commits with the writer below
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := s.Update(ctx, func(tx meetings.Tx) error {
+				_, err := tx.InsertAttendee(ctx, newAttendee(other.ID, fmt.Sprint("o", i)))
+				return err
+			}); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	caps := []meetings.Capabilities{
+		{Audio: meetings.Send, Video: meetings.None, Content: meetings.None},
+		{Audio: meetings.Receive, Video: meetings.Receive, Content: meetings.Receive},
+	}
+	for i := int64(1); i <= writes; i++ {
+		update(t, s, func(tx meetings.Tx) error {
+			cur, err := tx.LockMeeting(ctx, m.ID)
+			if err != nil {
+				return err
+			}
+			if err := tx.SetAttendeeCaps(ctx, m.ID, a.ID, caps[i%2], i); err != nil {
+				return err
+			}
+			cur.Version = i
+			return tx.UpdateMeeting(ctx, cur)
+		})
+		_, got, _, err := s.ReadAttendee(ctx, m.ID, a.ID)
+		if err != nil || got.CapsVersion != i || got.Caps != caps[i%2] {
+			t.Fatalf("after write %d: %+v, %v (a stale read)", i, got, err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
 
