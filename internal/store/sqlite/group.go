@@ -244,11 +244,13 @@ func (s *Store) runGroup(group, carry []*request) []*request {
 		return carry
 	}
 	s.stats.commits.Add(1)
+	if s.cache != nil {
+		// Around the COMMIT, and before anyone is answered (readcache.go).
+		s.cache.beginWrite(t.touched)
+	}
 	err = mapErr(sqlTx.Commit())
 	if s.cache != nil {
-		// Before anyone is answered: an acknowledged write is never
-		// followed by a stale cached read (readcache.go).
-		s.cache.invalidate(t.touched)
+		s.cache.endWrite(t.touched)
 	}
 	if err != nil && isBusy(err) {
 		// As before group commit: the whole transaction runs again.

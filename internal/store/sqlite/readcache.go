@@ -14,17 +14,20 @@ import (
 // which Open makes sure of with a lock on the data directory; without that
 // lock the cache is off.
 //
-// Every commit of the writer invalidates the meetings its transaction
-// touched (tx.touch) before any caller of that Update is answered, so an
-// acknowledged write is never followed by a stale read. A reader that ran
-// its SELECT concurrently with such a commit may have read the old rows: it
-// takes a sequence number before its SELECT and may store its answer only
-// if no invalidation of that meeting has happened since.
+// The writer brackets every COMMIT that writes rows of a meeting
+// (tx.touch): beginWrite before it drops the meeting and refuses stores
+// for it while the commit is pending, endWrite after it and before any
+// caller of the Update is answered. So an acknowledged write is never
+// followed by a stale read, and no cached meeting mixes rows read before a
+// commit with rows read after it. A reader that began before a commit may
+// have read the old rows: it takes a sequence number before its SELECT and
+// may store its answer only if no write of that meeting ended since.
 type readCache struct {
 	mu       sync.RWMutex
-	seq      uint64            // bumped by every invalidation
+	seq      uint64            // bumped by every endWrite
 	floor    uint64            // readers that started before floor may not store
-	touched  map[string]uint64 // meeting -> seq of its last invalidation since floor
+	touched  map[string]uint64 // meeting -> seq of its last endWrite since floor
+	pending  map[string]int    // meeting -> commits between beginWrite and endWrite
 	meetings map[string]*cachedMeeting
 	size     int // attendees held, at most max
 	max      int
@@ -45,7 +48,7 @@ const readCacheAttendees = 65536
 const readCacheTouched = 4096
 
 func newReadCache(max int) *readCache {
-	return &readCache{touched: map[string]uint64{}, meetings: map[string]*cachedMeeting{}, max: max}
+	return &readCache{touched: map[string]uint64{}, pending: map[string]int{}, meetings: map[string]*cachedMeeting{}, max: max}
 }
 
 // get returns the cached meeting and attendee, if both are there.
@@ -67,12 +70,12 @@ func (c *readCache) begin() uint64 {
 	return c.seq
 }
 
-// put stores what a reader read after begin returned seq, unless the
-// meeting was invalidated since.
+// put stores what a reader read after begin returned seq, unless a write
+// of the meeting is pending or ended since.
 func (c *readCache) put(seq uint64, m meetings.MeetingRecord, a meetings.AttendeeRecord) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if seq < c.floor || c.touched[m.ID] > seq {
+	if seq < c.floor || c.touched[m.ID] > seq || c.pending[m.ID] > 0 {
 		return
 	}
 	cm := c.meetings[m.ID]
@@ -95,8 +98,25 @@ func (c *readCache) put(seq uint64, m meetings.MeetingRecord, a meetings.Attende
 	cm.attendees[a.ID] = a
 }
 
-// invalidate drops the meetings a committed transaction touched.
-func (c *readCache) invalidate(meetingIDs map[string]struct{}) {
+// beginWrite is called before the COMMIT of a transaction that wrote rows
+// of these meetings: it drops them, and put refuses them until endWrite.
+func (c *readCache) beginWrite(meetingIDs map[string]struct{}) {
+	if len(meetingIDs) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id := range meetingIDs {
+		c.pending[id]++
+		if cm := c.meetings[id]; cm != nil {
+			c.size -= len(cm.attendees)
+			delete(c.meetings, id)
+		}
+	}
+}
+
+// endWrite is called once that COMMIT has returned (committed or not).
+func (c *readCache) endWrite(meetingIDs map[string]struct{}) {
 	if len(meetingIDs) == 0 {
 		return
 	}
@@ -109,9 +129,8 @@ func (c *readCache) invalidate(meetingIDs map[string]struct{}) {
 	}
 	for id := range meetingIDs {
 		c.touched[id] = c.seq
-		if cm := c.meetings[id]; cm != nil {
-			c.size -= len(cm.attendees)
-			delete(c.meetings, id)
+		if c.pending[id]--; c.pending[id] <= 0 {
+			delete(c.pending, id)
 		}
 	}
 }
