@@ -329,6 +329,8 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 	if err := ctx.Err(); err != nil {
 		return meetings.MeetingRecord{}, none, false, err
 	}
+	// A cached answer shares its pointers and slices (Batch, Features, ...)
+	// with the cache: callers only read them, as the domain does.
 	var cacheSeq uint64
 	if s.cache != nil {
 		if m, a, ok := s.cache.get(meetingID, attendeeID); ok {
