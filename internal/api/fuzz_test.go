@@ -66,15 +66,21 @@ func newTestServerWith(tb testing.TB, o Options) (*Server, string, string) {
 // serveSigned sends one request signed like the SDKs sign it.
 func serveSigned(tb testing.TB, s *Server, method, target string, body []byte) *httptest.ResponseRecorder {
 	tb.Helper()
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, signedRequest(tb, method, target, body))
+	return rec
+}
+
+// signedRequest is a request signed like the SDKs sign it.
+func signedRequest(tb testing.TB, method, target string, body []byte) *http.Request {
+	tb.Helper()
 	req := httptest.NewRequest(method, "http://carillon.test"+target, bytes.NewReader(body))
 	sum := sha256.Sum256(body)
 	creds := aws.Credentials{AccessKeyID: fuzzKey, SecretAccessKey: fuzzSecret}
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "chime", "us-east-1", time.Now()); err != nil {
 		tb.Fatal(err)
 	}
-	rec := httptest.NewRecorder()
-	s.ServeHTTP(rec, req)
-	return rec
+	return req
 }
 
 // FuzzServeHTTP drives the whole wire stack (decode, validate, domain,
