@@ -43,7 +43,7 @@ func BenchmarkReadAttendee(b *testing.B)     { storetest.BenchReadAttendee(b, be
 // BenchmarkReadAttendeeSQL is BenchmarkReadAttendee with the read cache off:
 // the SELECT every cache miss pays.
 func BenchmarkReadAttendeeSQL(b *testing.B) {
-	s, err := Open(bctx, Options{Dir: b.TempDir(), NoReadCache: true})
+	s, err := Open(bctx, Options{Dir: b.TempDir(), LiveAttendees: -1})
 	if err != nil {
 		b.Fatal(err)
 	}

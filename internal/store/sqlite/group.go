@@ -141,11 +141,16 @@ func (s *Store) writer() {
 		group = append(group[:0], carry...)
 		carry = carry[:0]
 		if len(group) == 0 {
-			r, ok := <-s.queue
-			if !ok {
-				return
+			select {
+			case r, ok := <-s.queue:
+				if !ok {
+					return
+				}
+				group = append(group, r)
+			case id := <-s.loads: // nil, never ready, when the live state is off
+				s.load(id)
+				continue
 			}
-			group = append(group, r)
 		}
 	drain:
 		for len(group) < maxGroup {
@@ -161,6 +166,7 @@ func (s *Store) writer() {
 		}
 		carry = s.runGroup(group, carry)
 		clear(group) // let the requests be collected
+		s.serveLoads(loadsPerGroup)
 	}
 }
 
@@ -185,7 +191,7 @@ func (s *Store) runGroup(group, carry []*request) []*request {
 		}
 		return carry
 	}
-	t := &tx{tx: sqlTx, stmts: s.wStmts, detached: true}
+	t := &tx{tx: sqlTx, stmts: s.wStmts, detached: true, live: s.live}
 	savepoints := n > 1
 	var ok []*request // fns that succeeded, to answer after COMMIT
 	for i, r := range group {
@@ -209,6 +215,7 @@ func (s *Store) runGroup(group, carry []*request) []*request {
 			r.answer(result{err: err})
 			continue
 		}
+		mark := len(t.changes)
 		res := s.runFn(t, r)
 		if res.err == nil && !res.panicked {
 			_, err := t.exec(context.Background(), qRelease)
@@ -220,6 +227,7 @@ func (s *Store) runGroup(group, carry []*request) []*request {
 		}
 		// Undo this fn's writes only. If even that fails the transaction is
 		// in an unknown state: give it up, and with it the whole group.
+		t.changes = t.changes[:mark]
 		_, err1 := t.exec(context.Background(), qRollbackTo)
 		_, err2 := t.exec(context.Background(), qRelease)
 		if err := firstErr(err1, err2); err != nil {
@@ -244,13 +252,14 @@ func (s *Store) runGroup(group, carry []*request) []*request {
 		return carry
 	}
 	s.stats.commits.Add(1)
-	if s.cache != nil {
-		// Around the COMMIT, and before anyone is answered (readcache.go).
-		s.cache.beginWrite(t.touched)
-	}
 	err = mapErr(sqlTx.Commit())
-	if s.cache != nil {
-		s.cache.endWrite(t.touched)
+	if s.live != nil {
+		// Before anyone is answered (live.go).
+		if err == nil {
+			s.live.apply(t.changes)
+		} else {
+			s.live.drop(t.touched)
+		}
 	}
 	if err != nil && isBusy(err) {
 		// As before group commit: the whole transaction runs again.

@@ -80,9 +80,11 @@ type Options struct {
 	// Logger receives start-up, migration and shutdown messages; nil
 	// discards them.
 	Logger *slog.Logger
-	// NoReadCache turns off the ReadAttendee cache (readcache.go), e.g. to
+	// LiveAttendees bounds the live state (live.go): how many attendees,
+	// with their meetings, are kept in memory. 0 means the default
+	// (liveAttendees); a negative value turns the live state off, e.g. to
 	// measure the SQL path.
-	NoReadCache bool
+	LiveAttendees int
 }
 
 // Store is the SQLite engine. It implements meetings.Store.
@@ -95,7 +97,8 @@ type Store struct {
 	path    string
 	tempDir string       // InMemory: removed by Close
 	unlock  func() error // releases the data directory lock
-	cache   *readCache   // nil when off
+	live    *liveState   // nil when off
+	loads   chan string  // meetings readers want loaded; nil when live is nil
 
 	mu       sync.Mutex
 	closed   bool
@@ -150,8 +153,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		s.unlock, exclusive = unlock, ok
 	}
-	if exclusive && !opts.NoReadCache {
-		s.cache = newReadCache(readCacheAttendees)
+	if exclusive && opts.LiveAttendees >= 0 {
+		max := opts.LiveAttendees
+		if max == 0 {
+			max = liveAttendees
+		}
+		s.live = newLiveState(max)
+		s.loads = make(chan string, loadQueue)
 	}
 	if err := s.open(ctx, syncMode); err != nil {
 		s.closeDBs()
@@ -329,14 +337,12 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 	if err := ctx.Err(); err != nil {
 		return meetings.MeetingRecord{}, none, false, err
 	}
-	// A cached answer shares its pointers and slices (Batch, Features, ...)
-	// with the cache: callers only read them, as the domain does.
-	var cacheSeq uint64
-	if s.cache != nil {
-		if m, a, ok := s.cache.get(meetingID, attendeeID); ok {
-			return m, a, true, nil
+	// A live answer shares its pointers and slices (Batch, Features, ...)
+	// with the live state: callers only read them, as the domain does.
+	if s.live != nil {
+		if m, a, found, held := s.live.get(meetingID, attendeeID); held {
+			return m, a, found, nil
 		}
-		cacheSeq = s.cache.begin()
 	}
 	// Detached like View: no watcher goroutines for one bounded SELECT.
 	rows, err := s.rStmts[qReadAttendee].QueryContext(context.Background(), meetingID, attendeeID)
@@ -361,6 +367,12 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 	if err := rows.Close(); err != nil {
 		return meetings.MeetingRecord{}, none, false, mapErr(err)
 	}
+	if s.live != nil {
+		select {
+		case s.loads <- m.ID: // the writer loads it (live.go)
+		default:
+		}
+	}
 	if !id.Valid {
 		return m, none, false, nil
 	}
@@ -368,9 +380,6 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 		MeetingID: m.ID, ID: id.String, ExternalUserID: ext.String, JoinToken: token.String, Seq: seq.Int64,
 		Caps:        meetings.Capabilities{Audio: audio.String, Video: video.String, Content: content.String},
 		CapsVersion: version.Int64,
-	}
-	if s.cache != nil {
-		s.cache.put(cacheSeq, m, a)
 	}
 	return m, a, true, nil
 }

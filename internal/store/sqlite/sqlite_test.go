@@ -347,8 +347,8 @@ func TestDirInUse(t *testing.T) {
 	if _, err := Open(context.Background(), Options{Dir: dir}); !errors.Is(err, ErrDirInUse) {
 		t.Fatalf("second Open of %s = %v, want ErrDirInUse", dir, err)
 	}
-	if s.cache == nil {
-		t.Error("the read cache is off on a locked directory")
+	if s.live == nil {
+		t.Error("the live state is off on a locked directory")
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

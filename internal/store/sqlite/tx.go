@@ -44,8 +44,10 @@ const (
 	qInsertAttendee  = `INSERT INTO attendees (meeting_id, id, external_user_id, join_token, caps_audio, caps_video, caps_content, caps_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	qSetAttendeeCaps = `UPDATE attendees SET caps_audio = ?, caps_video = ?, caps_content = ?, caps_version = ? WHERE meeting_id = ? AND id = ?`
 	qDeleteAttendee  = `DELETE FROM attendees WHERE meeting_id = ? AND id = ?`
-	qPutTag          = `INSERT INTO tags (meeting_id, key, value) VALUES (?, ?, ?) ON CONFLICT (meeting_id, key) DO UPDATE SET value = excluded.value`
-	qDeleteTag       = `DELETE FROM tags WHERE meeting_id = ? AND key = ?`
+	// pinHeld knows the row's seq (its rowid) from the live state.
+	qSetCapsBySeq = `UPDATE attendees SET caps_audio = ?, caps_video = ?, caps_content = ?, caps_version = ? WHERE seq = ?`
+	qPutTag       = `INSERT INTO tags (meeting_id, key, value) VALUES (?, ?, ?) ON CONFLICT (meeting_id, key) DO UPDATE SET value = excluded.value`
+	qDeleteTag    = `DELETE FROM tags WHERE meeting_id = ? AND key = ?`
 
 	// Group commit (group.go): each Update's fn runs inside this savepoint.
 	qSavepoint  = `SAVEPOINT fn`
@@ -63,7 +65,7 @@ const qPinAttendees = `UPDATE attendees SET
 	caps_content = CASE WHEN ?3 IS NOT NULL AND caps_version < ?4 THEN ?3 ELSE caps_content END,
 	caps_version = ?5
 WHERE meeting_id = ?6 AND id IN (SELECT value FROM json_each(?7))
-RETURNING id`
+RETURNING id, caps_audio, caps_video, caps_content`
 
 // qReadAttendee is Store.ReadAttendee: ?1 the meeting, ?2 the attendee. The
 // attendee columns are NULL when the meeting has no such attendee.
@@ -87,7 +89,7 @@ var readQueries = []string{
 
 var writeQueries = []string{
 	qInsertMeeting, qUpdateMeeting, qDeleteMeeting, qInsertAttendee, qSetAttendeeCaps,
-	qPinAttendees, qDeleteAttendee, qPutTag, qDeleteTag, qSavepoint, qRelease, qRollbackTo,
+	qPinAttendees, qDeleteAttendee, qSetCapsBySeq, qPutTag, qDeleteTag, qSavepoint, qRelease, qRollbackTo,
 }
 
 // stmtCache holds statements prepared on a pool, so that a transaction does
@@ -127,17 +129,34 @@ type tx struct {
 	// View's transactions are detached too: their statements are local,
 	// bounded reads that are cheaper to finish than to interrupt.
 	detached bool
-	// touched collects the meetings whose rows the transaction wrote, for
-	// the read cache to forget once it commits (nil on read transactions).
+	// live is the live state (live.go) on the writer's transactions when
+	// it is on, nil otherwise.
+	live *liveState
+	// touched collects the meetings whose rows the transaction wrote (even
+	// in savepoints rolled back since): the live state drops them if COMMIT
+	// fails, and LockMeeting reads them from SQL.
 	touched map[string]struct{}
+	// changes is what the transaction wrote, for the live state to apply
+	// once it commits.
+	changes []change
 }
 
-// touch records that the transaction writes rows that ReadAttendee reads.
+// touch records that the transaction writes rows of this meeting.
 func (t *tx) touch(meetingID string) {
+	if t.live == nil {
+		return
+	}
 	if t.touched == nil {
 		t.touched = map[string]struct{}{}
 	}
 	t.touched[meetingID] = struct{}{}
+}
+
+// logChange records a write that succeeded, for the live state.
+func (t *tx) logChange(c change) {
+	if t.live != nil {
+		t.changes = append(t.changes, c)
+	}
 }
 
 var _ meetings.Tx = (*tx)(nil)
@@ -208,8 +227,17 @@ func (t *tx) Meeting(ctx context.Context, id string) (meetings.MeetingRecord, er
 }
 
 // LockMeeting implements meetings.Tx. Write transactions already hold the
-// database's write lock (BEGIN IMMEDIATE), so it is a read.
+// database's write lock (BEGIN IMMEDIATE), so it is a read: from the live
+// state when it holds the meeting and no write of this transaction touched
+// it (then what is held is what is committed), from SQL otherwise. As with
+// ReadAttendee, the record shares what it points to with the live state.
 func (t *tx) LockMeeting(ctx context.Context, id string) (meetings.MeetingRecord, error) {
+	if lm := t.heldUntouched(id); lm != nil {
+		if err := ctx.Err(); err != nil {
+			return meetings.MeetingRecord{}, err
+		}
+		return lm.m, nil
+	}
 	return t.meeting(ctx, qMeeting, id)
 }
 
@@ -430,6 +458,9 @@ func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error 
 		m.PrimaryMeetingID, tenants, string(features), notifications, m.NetworkType, m.CreatedAt.UnixMicro(),
 		m.TokenHash, m.RequestHash, m.Version, ba, bv, bc, m.BatchVersion,
 		boolInt(m.Transcribing), blob(m.TranscriptionConfig))
+	if err == nil {
+		t.logChange(insertMeetingChange{cloneMeeting(m)})
+	}
 	return err
 }
 
@@ -437,15 +468,23 @@ func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error 
 func (t *tx) UpdateMeeting(ctx context.Context, m meetings.MeetingRecord) error {
 	t.touch(m.ID)
 	ba, bv, bc := batchArgs(m.Batch)
-	return t.execOne(ctx, "update meeting", qUpdateMeeting,
+	err := t.execOne(ctx, "update meeting", qUpdateMeeting,
 		m.Version, ba, bv, bc, m.BatchVersion, boolInt(m.Transcribing), blob(m.TranscriptionConfig), m.ID)
+	if err == nil {
+		t.logChange(updateMeetingChange{cloneMeeting(m)})
+	}
+	return err
 }
 
 // DeleteMeeting implements meetings.Tx; attendees and tags go with it
 // (ON DELETE CASCADE). ErrNoRecord if the meeting is absent.
 func (t *tx) DeleteMeeting(ctx context.Context, id string) error {
 	t.touch(id)
-	return t.execOne(ctx, "delete meeting", qDeleteMeeting, id)
+	err := t.execOne(ctx, "delete meeting", qDeleteMeeting, id)
+	if err == nil {
+		t.logChange(deleteMeetingChange{id})
+	}
+	return err
 }
 
 // InsertAttendee implements meetings.Tx. ErrNoRecord if the meeting is absent.
@@ -457,14 +496,23 @@ func (t *tx) InsertAttendee(ctx context.Context, a meetings.AttendeeRecord) (int
 		return 0, err
 	}
 	seq, err := res.LastInsertId()
-	return seq, mapErr(err)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	a.Seq = seq
+	t.logChange(insertAttendeeChange{a})
+	return seq, nil
 }
 
 // SetAttendeeCaps implements meetings.Tx.
 func (t *tx) SetAttendeeCaps(ctx context.Context, meetingID, attendeeID string, caps meetings.Capabilities, version int64) error {
 	t.touch(meetingID)
-	return t.execOne(ctx, "set attendee capabilities", qSetAttendeeCaps,
+	err := t.execOne(ctx, "set attendee capabilities", qSetAttendeeCaps,
 		caps.Audio, caps.Video, caps.Content, version, meetingID, attendeeID)
+	if err == nil {
+		t.logChange(setCapsChange{meetingID, attendeeID, caps, version})
+	}
+	return err
 }
 
 // PinAttendees implements meetings.Tx in one UPDATE ... RETURNING; the ids
@@ -474,19 +522,87 @@ func (t *tx) PinAttendees(ctx context.Context, meetingID string, ids []string, b
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	if lm := t.heldUntouched(meetingID); lm != nil {
+		return t.pinHeld(ctx, lm, ids, batch, batchVersion, version)
+	}
 	list, err := json.Marshal(ids)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: pin attendees: %w", err)
 	}
 	t.touch(meetingID)
 	ba, bv, bc := batchArgs(batch)
-	return t.ids(ctx, qPinAttendees, ba, bv, bc, batchVersion, version, meetingID, string(list))
+	rows, err := t.query(ctx, qPinAttendees, ba, bv, bc, batchVersion, version, meetingID, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var found []string
+	var pinned []pinnedAttendee
+	for rows.Next() {
+		var p pinnedAttendee
+		if err := rows.Scan(&p.id, &p.caps.Audio, &p.caps.Video, &p.caps.Content); err != nil {
+			return nil, mapErr(err)
+		}
+		found = append(found, p.id)
+		pinned = append(pinned, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err)
+	}
+	t.logChange(pinChange{meetingID, pinned, version})
+	return found, nil
+}
+
+// heldUntouched returns the live state's meeting when it is held and no
+// write of this transaction touched it (then it is what is committed, and
+// only this goroutine, the writer, can change it), nil otherwise.
+func (t *tx) heldUntouched(meetingID string) *liveMeeting {
+	if t.live == nil {
+		return nil
+	}
+	if _, touched := t.touched[meetingID]; touched {
+		return nil
+	}
+	return t.live.meetings[meetingID]
+}
+
+// pinHeld is PinAttendees on a held meeting: the live state says which ids
+// are attendees, what their triples are and their rowids (seq), so each
+// pinned row costs one UPDATE by rowid, and the others nothing (cheaper with this driver than the
+// one UPDATE ... IN json_each ... RETURNING, which builds two ephemeral
+// tables; docs/benchmarks.md).
+func (t *tx) pinHeld(ctx context.Context, lm *liveMeeting, ids []string, batch *meetings.Capabilities, batchVersion, version int64) ([]string, error) {
+	meetingID := lm.m.ID
+	t.touch(meetingID)
+	var found []string
+	var pinned []pinnedAttendee
+	for _, id := range ids {
+		a, ok := lm.attendees[id]
+		if !ok {
+			continue
+		}
+		caps := a.Caps
+		if batch != nil && a.CapsVersion < batchVersion { // EffectiveCapabilities
+			caps = *batch
+		}
+		if err := t.execOne(ctx, "pin attendee", qSetCapsBySeq, caps.Audio, caps.Video, caps.Content, version, a.Seq); err != nil {
+			return nil, err
+		}
+		found = append(found, id)
+		pinned = append(pinned, pinnedAttendee{id, caps})
+	}
+	t.logChange(pinChange{meetingID, pinned, version})
+	return found, nil
 }
 
 // DeleteAttendee implements meetings.Tx.
 func (t *tx) DeleteAttendee(ctx context.Context, meetingID, attendeeID string) error {
 	t.touch(meetingID)
-	return t.execOne(ctx, "delete attendee", qDeleteAttendee, meetingID, attendeeID)
+	err := t.execOne(ctx, "delete attendee", qDeleteAttendee, meetingID, attendeeID)
+	if err == nil {
+		t.logChange(deleteAttendeeChange{meetingID, attendeeID})
+	}
+	return err
 }
 
 // PutTags implements meetings.Tx. ErrNoRecord if the meeting is absent.

@@ -116,6 +116,10 @@ func minimalMeeting() meetings.MeetingRecord {
 	}
 }
 
+// NewMeetingRecord returns a new meeting with every member set, for an
+// engine's own tests.
+func NewMeetingRecord() meetings.MeetingRecord { return fullMeeting() }
+
 // fullMeeting has every member set.
 func fullMeeting() meetings.MeetingRecord {
 	m := minimalMeeting()
