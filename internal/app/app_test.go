@@ -22,6 +22,24 @@ func TestParseServeDefaults(t *testing.T) {
 	if !cfg.devCredentials || cfg.accessKeyID != DevAccessKeyID || cfg.secretAccessKey != DevSecretAccessKey {
 		t.Fatalf("want development credentials (D24), got %q", cfg.accessKeyID)
 	}
+	if cfg.memoryAttendees != 1<<20 || liveAttendees(cfg) != 1<<20 {
+		t.Fatalf("--memory-attendees default %d (store option %d), want %d", cfg.memoryAttendees, liveAttendees(cfg), 1<<20)
+	}
+}
+
+func TestParseServeMemoryAttendees(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  int // sqlite.Options.LiveAttendees
+	}{{"0", -1}, {"1", 1}, {"250000", 250000}} {
+		cfg, err := parseServe([]string{"--memory-attendees", tc.value}, env(nil), &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("--memory-attendees %s: %v", tc.value, err)
+		}
+		if got := liveAttendees(cfg); got != tc.want {
+			t.Errorf("--memory-attendees %s: store option %d, want %d", tc.value, got, tc.want)
+		}
+	}
 }
 
 func TestParseServeEnvironmentAndFlags(t *testing.T) {
@@ -59,6 +77,8 @@ func TestParseServeRejectsBadInput(t *testing.T) {
 		{"short account id", []string{"--account-id", "123"}, nil, "12 digits"},
 		{"letters in account id", []string{"--account-id", "12345678901a"}, nil, "12 digits"},
 		{"zero attendees", []string{"--max-attendees", "0"}, nil, "max-attendees"},
+		{"negative memory attendees", []string{"--memory-attendees", "-1"}, nil, "memory-attendees"},
+		{"memory attendees not a number", nil, map[string]string{"CARILLON_MEMORY_ATTENDEES": "lots"}, "memory-attendees"},
 		{"bad duration", []string{"--meeting-max-duration", "soon"}, nil, "meeting-max-duration"},
 		{"only the key id", nil, map[string]string{"CARILLON_ROOT_ACCESS_KEY_ID": "x"}, "both"},
 		{"only the secret", nil, map[string]string{"CARILLON_ROOT_SECRET_ACCESS_KEY": "x"}, "both"},

@@ -49,7 +49,7 @@ type liveState struct {
 
 type liveMeeting struct {
 	m         meetings.MeetingRecord
-	attendees map[string]meetings.AttendeeRecord
+	attendees map[string]liveAttendee
 }
 
 // liveAttendees is the default bound of the live state. The figures of
@@ -73,7 +73,10 @@ func (l *liveState) get(meetingID, attendeeID string) (m meetings.MeetingRecord,
 	if lm == nil {
 		return m, a, false, false
 	}
-	a, found = lm.attendees[attendeeID]
+	la, found := lm.attendees[attendeeID]
+	if found {
+		a = la.record(lm.m.ID, attendeeID)
+	}
 	return lm.m, a, found, true
 }
 
@@ -86,7 +89,7 @@ func (l *liveState) install(m meetings.MeetingRecord, attendees []meetings.Atten
 	if len(attendees) > l.max {
 		return
 	}
-	lm := &liveMeeting{m: m, attendees: make(map[string]meetings.AttendeeRecord, len(attendees))}
+	lm := &liveMeeting{m: m, attendees: make(map[string]liveAttendee, len(attendees))}
 	for _, a := range attendees {
 		lm.put(a)
 	}
@@ -147,12 +150,9 @@ func (l *liveState) evict(keep string) {
 	}
 }
 
-// put adds or replaces an attendee, sharing the meeting's id string and the
-// capability constants rather than keeping copies of them per attendee.
+// put adds or replaces an attendee.
 func (lm *liveMeeting) put(a meetings.AttendeeRecord) {
-	a.MeetingID = lm.m.ID
-	a.Caps = internCaps(a.Caps)
-	lm.attendees[a.ID] = a
+	lm.attendees[a.ID] = packAttendee(a)
 }
 
 func internCaps(c meetings.Capabilities) meetings.Capabilities {
@@ -224,7 +224,7 @@ func cloneMeeting(m meetings.MeetingRecord) meetings.MeetingRecord {
 
 func (c insertMeetingChange) apply(l *liveState) {
 	l.remove(c.m.ID)
-	l.meetings[c.m.ID] = &liveMeeting{m: c.m, attendees: map[string]meetings.AttendeeRecord{}}
+	l.meetings[c.m.ID] = &liveMeeting{m: c.m, attendees: map[string]liveAttendee{}}
 }
 
 func (c updateMeetingChange) apply(l *liveState) {
@@ -259,8 +259,7 @@ func (c setCapsChange) apply(l *liveState) {
 		return
 	}
 	if a, ok := lm.attendees[c.attendeeID]; ok {
-		a.Caps, a.CapsVersion = internCaps(c.caps), c.version
-		lm.attendees[c.attendeeID] = a
+		lm.attendees[c.attendeeID] = a.withCaps(c.meetingID, c.attendeeID, c.caps, c.version)
 	}
 }
 
@@ -271,8 +270,7 @@ func (c pinChange) apply(l *liveState) {
 	}
 	for _, p := range c.pinned {
 		if a, ok := lm.attendees[p.id]; ok {
-			a.Caps, a.CapsVersion = internCaps(p.caps), c.version
-			lm.attendees[p.id] = a
+			lm.attendees[p.id] = a.withCaps(c.meetingID, p.id, p.caps, c.version)
 		}
 	}
 }

@@ -2,15 +2,17 @@ package sqlite
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
 	"github.com/carillon-dev/carillon/internal/store/storetest"
@@ -54,7 +56,8 @@ func checkLive(t *testing.T, s *Store) {
 				t.Errorf("meeting %s: %d attendees held, %d in the database", id, len(lm.attendees), len(as))
 			}
 			for _, a := range as {
-				if got, ok := lm.attendees[a.ID]; !ok || got != a {
+				la, ok := lm.attendees[a.ID]
+				if got := la.record(id, a.ID); !ok || got != a {
 					t.Errorf("meeting %s attendee %s: held %+v (%v), database %+v", id, a.ID, got, ok, a)
 				}
 			}
@@ -395,20 +398,91 @@ func TestLiveStateBound(t *testing.T) {
 	checkLive(t, s)
 }
 
-// Held attendees share their meeting's id string and the capability
-// constants, which is what keeps memory per attendee down (see
-// docs/benchmarks.md).
-func TestLiveStateSharesStrings(t *testing.T) {
-	lm := &liveMeeting{m: meetings.MeetingRecord{ID: "m"}, attendees: map[string]meetings.AttendeeRecord{}}
-	audio := string([]byte(meetings.SendReceive)) // a copy, as a driver returns it
-	lm.put(meetings.AttendeeRecord{MeetingID: string([]byte("m")), ID: "a", Caps: meetings.Capabilities{Audio: audio, Video: meetings.None, Content: meetings.None}})
-	a := lm.attendees["a"]
-	if unsafeData(a.MeetingID) != unsafeData(lm.m.ID) {
-		t.Error("an attendee keeps its own copy of the meeting id")
-	}
-	if unsafeData(a.Caps.Audio) != unsafeData(meetings.SendReceive) {
-		t.Error("an attendee keeps its own copy of a capability")
+// Attendees pack (and give back exactly what was put) whatever their
+// capabilities and token; the domain's shapes pack small.
+func TestLiveAttendeePacking(t *testing.T) {
+	id := storetest.NewID()
+	domainToken := base64.RawURLEncoding.EncodeToString([]byte(id + ":" + strings.Repeat("0f", 16)))
+	caps := meetings.Capabilities{Audio: meetings.SendReceive, Video: meetings.Receive, Content: meetings.None}
+	for _, tc := range []struct {
+		name   string
+		token  string
+		caps   meetings.Capabilities
+		packed bool
+	}{
+		{"domain token", domainToken, caps, true},
+		{"upper-case hex", base64.RawURLEncoding.EncodeToString([]byte(id + ":" + strings.Repeat("0F", 16))), caps, false},
+		{"another attendee's token", base64.RawURLEncoding.EncodeToString([]byte(storetest.NewID() + ":" + strings.Repeat("0f", 16))), caps, false},
+		{"trailing data", domainToken + "AA", caps, false},
+		{"empty token", "", caps, false},
+		{"opaque token", "jt-1", caps, false},
+		{"unknown capability", domainToken, meetings.Capabilities{Audio: "Loud", Video: meetings.None, Content: meetings.None}, false},
+		{"empty capability", domainToken, meetings.Capabilities{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := meetings.AttendeeRecord{MeetingID: "m", ID: id, ExternalUserID: "u", JoinToken: tc.token, Seq: 9, Caps: tc.caps, CapsVersion: 4}
+			la := packAttendee(a)
+			if got := la.record("m", id); got != a {
+				t.Fatalf("record = %+v, want %+v", got, a)
+			}
+			if packed := la.odd == nil; packed != tc.packed {
+				t.Errorf("packed = %v, want %v", packed, tc.packed)
+			}
+			if c, v := la.capabilities(); c != tc.caps || v != 4 {
+				t.Errorf("capabilities = %v, %d", c, v)
+			}
+			// New capabilities, odd or not, then back.
+			for _, c := range []meetings.Capabilities{{Audio: "Odd", Video: meetings.None, Content: meetings.None}, caps} {
+				la = la.withCaps("m", id, c, 5)
+				a.Caps, a.CapsVersion = c, 5
+				if got := la.record("m", id); got != a {
+					t.Fatalf("after withCaps(%v): record = %+v, want %+v", c, got, a)
+				}
+			}
+		})
 	}
 }
 
-func unsafeData(s string) *byte { return unsafe.StringData(s) }
+// FuzzLiveAttendee: whatever is put is given back exactly.
+func FuzzLiveAttendee(f *testing.F) {
+	id := "0b1c2d3e-4f50-4617-8a9b-0c1d2e3f4a5b"
+	f.Add(id, base64.RawURLEncoding.EncodeToString([]byte(id+":"+strings.Repeat("a1", 16))), "SendReceive", "None", "Receive", "user")
+	f.Add(id, "x", "Send", "", "None", "")
+	f.Fuzz(func(t *testing.T, id, token, audio, video, content, ext string) {
+		a := meetings.AttendeeRecord{MeetingID: "m", ID: id, ExternalUserID: ext, JoinToken: token, Seq: 1,
+			Caps: meetings.Capabilities{Audio: audio, Video: video, Content: content}, CapsVersion: 2}
+		la := packAttendee(a)
+		if got := la.record("m", id); got != a {
+			t.Fatalf("record = %+v, want %+v", got, a)
+		}
+	})
+}
+
+// BenchmarkLiveStateMemory reports the heap the live state takes per
+// attendee held (meetings of 250, attendees shaped as the domain makes
+// them): the figure behind the default bound (docs/benchmarks.md).
+func BenchmarkLiveStateMemory(b *testing.B) {
+	const perMeeting, meetingsN = 250, 400
+	for range b.N {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		l := newLiveState(1 << 30)
+		for range meetingsN {
+			m := storetest.NewMeetingRecord()
+			as := make([]meetings.AttendeeRecord, perMeeting)
+			for i := range as {
+				id := storetest.NewID()
+				as[i] = meetings.AttendeeRecord{MeetingID: string([]byte(m.ID)), ID: id, ExternalUserID: fmt.Sprintf("user-%08d", i),
+					JoinToken: base64.RawURLEncoding.EncodeToString([]byte(id + ":" + strings.Repeat("ab", 16))), Seq: int64(i + 1),
+					Caps:        meetings.Capabilities{Audio: string([]byte(meetings.SendReceive)), Video: string([]byte(meetings.SendReceive)), Content: string([]byte(meetings.SendReceive))},
+					CapsVersion: 1}
+			}
+			l.install(m, as)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(perMeeting*meetingsN), "heap-bytes/attendee")
+		runtime.KeepAlive(l)
+	}
+}

@@ -55,6 +55,30 @@ func TestConformanceInMemory(t *testing.T) {
 	})
 }
 
+// The conformance suite again with the live state off (every read and
+// write through SQL) and with a bound of 3 attendees (meetings held,
+// evicted and loaded again as the tests go).
+func TestConformanceLiveStateOff(t *testing.T)  { conformanceWithLive(t, -1) }
+func TestConformanceLiveStateTiny(t *testing.T) { conformanceWithLive(t, 3) }
+
+func conformanceWithLive(t *testing.T, bound int) {
+	storetest.Run(t, func(t *testing.T) meetings.Store {
+		s, err := Open(context.Background(), Options{Dir: filepath.Join(t.TempDir(), "data"), LiveAttendees: bound})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		if (s.live == nil) != (bound < 0) {
+			t.Fatalf("LiveAttendees %d: live state on = %v", bound, s.live != nil)
+		}
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		return s
+	})
+}
+
 func TestOpenOptions(t *testing.T) {
 	ctx := context.Background()
 	if _, err := Open(ctx, Options{}); err == nil {

@@ -581,11 +581,11 @@ func (t *tx) pinHeld(ctx context.Context, lm *liveMeeting, ids []string, batch *
 		if !ok {
 			continue
 		}
-		caps := a.Caps
-		if batch != nil && a.CapsVersion < batchVersion { // EffectiveCapabilities
+		caps, capsVersion := a.capabilities()
+		if batch != nil && capsVersion < batchVersion { // EffectiveCapabilities
 			caps = *batch
 		}
-		if err := t.execOne(ctx, "pin attendee", qSetCapsBySeq, caps.Audio, caps.Video, caps.Content, version, a.Seq); err != nil {
+		if err := t.execOne(ctx, "pin attendee", qSetCapsBySeq, caps.Audio, caps.Video, caps.Content, version, a.seq); err != nil {
 			return nil, err
 		}
 		found = append(found, id)
