@@ -255,11 +255,10 @@ func (s *Service) UpdateAttendeeCapabilities(ctx context.Context, meetingID, att
 // BatchUpdateAttendeeCapabilitiesExcept gives caps to every attendee of the
 // meeting except the excluded ones, atomically (D7–D10).
 //
-// It costs O(len(excluded)), not O(attendees), and a constant number of
-// statements (lock, pin, meeting update, event): the meeting records caps as
-// its latest batch at a new version, and each excluded attendee that exists
-// gets its current triple pinned at that same version, which keeps it (an
-// attendee's own triple wins at equal version; see EffectiveCapabilities).
+// It costs O(len(excluded)), not O(attendees), and writes only the meeting
+// row (and its event): the meeting records caps as its latest batch at a new
+// version, with the triple each excluded attendee that exists has now as its
+// pin (see EffectiveCapabilities).
 func (s *Service) BatchUpdateAttendeeCapabilitiesExcept(ctx context.Context, meetingID string, excluded []string, caps Capabilities) error {
 	return s.store.Update(ctx, func(tx Tx) error {
 		m, err := s.lockLiveMeeting(ctx, tx, meetingID)
@@ -282,31 +281,28 @@ func (s *Service) BatchUpdateAttendeeCapabilitiesExcept(ctx context.Context, mee
 			seen[id] = true
 			ids = append(ids, id)
 		}
-		found, err := tx.PinAttendees(ctx, m.ID, ids, m.Batch, m.BatchVersion, version)
+		found, err := tx.AttendeesByID(ctx, m.ID, ids)
 		if err != nil {
 			return err
 		}
-		// The excluded ids that name attendees, in request order.
-		var pinned []string
-		if len(found) == len(ids) {
-			pinned = ids
-		} else if len(found) > 0 {
-			exists := make(map[string]bool, len(found))
-			for _, id := range found {
-				exists[id] = true
-			}
-			for _, id := range ids {
-				if exists[id] {
-					pinned = append(pinned, id)
-				}
+		var pins map[string]Capabilities
+		if len(found) > 0 {
+			pins = make(map[string]Capabilities, len(found))
+			for i := range found {
+				pins[found[i].ID] = EffectiveCapabilities(&m, &found[i])
 			}
 		}
-		if len(pinned) == 0 {
-			pinned = nil
+		// The excluded ids that name attendees, in request order.
+		var pinned []string
+		for _, id := range ids {
+			if _, ok := pins[id]; ok {
+				pinned = append(pinned, id)
+			}
 		}
 		m.Version = version
 		m.Batch = &caps
 		m.BatchVersion = version
+		m.BatchPins = pins
 		if err := tx.UpdateMeeting(ctx, m); err != nil {
 			return err
 		}

@@ -85,7 +85,10 @@ func TestDefaultCapabilities(t *testing.T) {
 func TestEffectiveCapabilities(t *testing.T) {
 	own := Capabilities{Receive, Receive, None}
 	batch := Capabilities{None, None, None}
-	a := &AttendeeRecord{Caps: own, CapsVersion: 3}
+	pin := Capabilities{Send, Send, None}
+	a := &AttendeeRecord{ID: "a", Caps: own, CapsVersion: 3}
+	pinA := map[string]Capabilities{"a": pin}
+	pinOther := map[string]Capabilities{"b": pin}
 	tests := []struct {
 		name string
 		m    MeetingRecord
@@ -93,8 +96,11 @@ func TestEffectiveCapabilities(t *testing.T) {
 	}{
 		{"no batch yet", MeetingRecord{}, own},
 		{"older batch", MeetingRecord{Batch: &batch, BatchVersion: 2}, own},
-		{"same version: attendee pinned by an exclusion", MeetingRecord{Batch: &batch, BatchVersion: 3}, own},
+		{"same version: attendee pinned row by row (before BatchPins)", MeetingRecord{Batch: &batch, BatchVersion: 3}, own},
 		{"newer batch", MeetingRecord{Batch: &batch, BatchVersion: 4}, batch},
+		{"newer batch that excluded it", MeetingRecord{Batch: &batch, BatchVersion: 4, BatchPins: pinA}, pin},
+		{"newer batch that excluded another", MeetingRecord{Batch: &batch, BatchVersion: 4, BatchPins: pinOther}, batch},
+		{"older batch that excluded it: its own later triple wins", MeetingRecord{Batch: &batch, BatchVersion: 2, BatchPins: pinA}, own},
 	}
 	for _, tt := range tests {
 		if got := EffectiveCapabilities(&tt.m, a); got != tt.want {

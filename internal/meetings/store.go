@@ -60,6 +60,10 @@ type ReadTx interface {
 	// AttendeeByExternalUserID returns the live attendee of the meeting with
 	// this ExternalUserId (exact match), or ErrNoRecord.
 	AttendeeByExternalUserID(ctx context.Context, meetingID, externalUserID string) (AttendeeRecord, error)
+	// AttendeesByID returns the attendees of a meeting whose ids are in ids
+	// (lower-case, no duplicates), in no particular order; ids that name no
+	// attendee of this meeting are ignored (nil when none match).
+	AttendeesByID(ctx context.Context, meetingID string, ids []string) ([]AttendeeRecord, error)
 	// Attendees returns up to limit attendees of a meeting with Seq > afterSeq,
 	// in Seq order.
 	Attendees(ctx context.Context, meetingID string, afterSeq int64, limit int) ([]AttendeeRecord, error)
@@ -83,7 +87,7 @@ type Tx interface {
 	// (Account, TokenHash), is taken.
 	InsertMeeting(ctx context.Context, m MeetingRecord) error
 	// UpdateMeeting writes the mutable fields of a meeting: Version, Batch,
-	// BatchVersion, Transcribing, TranscriptionConfig.
+	// BatchVersion, BatchPins, Transcribing, TranscriptionConfig.
 	UpdateMeeting(ctx context.Context, m MeetingRecord) error
 	// DeleteMeeting removes a meeting with its attendees and tags.
 	DeleteMeeting(ctx context.Context, id string) error
@@ -93,16 +97,6 @@ type Tx interface {
 	// SetAttendeeCaps sets one attendee's own triple and its version.
 	// ErrNoRecord if absent.
 	SetAttendeeCaps(ctx context.Context, meetingID, attendeeID string, caps Capabilities, version int64) error
-	// PinAttendees is the bulk write of a batch update with exclusions (D7,
-	// D8), in one statement: every attendee of the meeting whose id is in
-	// ids (lower-case, no duplicates) gets as its own triple the triple it
-	// has now, EffectiveCapabilities with the meeting's current batch and
-	// batchVersion (its own triple when batch is nil or its CapsVersion is
-	// at least batchVersion, batch otherwise), and version as its
-	// CapsVersion. Ids that name no attendee of this meeting are ignored;
-	// attendees of other meetings are untouched. It returns the ids of the
-	// attendees it pinned, in no particular order (nil when none).
-	PinAttendees(ctx context.Context, meetingID string, ids []string, batch *Capabilities, batchVersion, version int64) ([]string, error)
 	// DeleteAttendee removes one attendee. ErrNoRecord if absent.
 	DeleteAttendee(ctx context.Context, meetingID, attendeeID string) error
 	// PutTags adds or overwrites tags on a meeting.

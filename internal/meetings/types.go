@@ -103,10 +103,12 @@ type CreateAttendeeError struct {
 // MeetingRecord is a meeting as the store keeps it.
 //
 // Capabilities are versioned so that a batch update costs O(excluded
-// attendees), not O(attendees): the meeting carries the triple of its latest
-// batch (Batch, BatchVersion), and each attendee carries its own triple with
-// the version at which it was set. An attendee's own triple wins when its
-// version is at least the batch's (see EffectiveCapabilities).
+// attendees), not O(attendees), and writes only the meeting: the meeting
+// carries the triple of its latest batch (Batch, BatchVersion) and the
+// triples its excluded attendees kept (BatchPins), and each attendee
+// carries its own triple with the version at which it was set. An
+// attendee's own triple wins when its version is at least the batch's (see
+// EffectiveCapabilities).
 type MeetingRecord struct {
 	ID                string
 	Account           string
@@ -131,6 +133,12 @@ type MeetingRecord struct {
 	Version      int64
 	Batch        *Capabilities // nil until the first batch update
 	BatchVersion int64
+	// BatchPins maps the attendees the latest batch excluded (those that
+	// existed) to the triple each had then, which the batch leaves them.
+	// Nil when there are none. A later batch replaces it whole: only the
+	// latest batch's exclusions matter, since every attendee whose own
+	// version is older than the latest batch gets that batch or its pin.
+	BatchPins map[string]Capabilities
 
 	Transcribing        bool
 	TranscriptionConfig []byte // JSON of the TranscriptionConfiguration last started
@@ -147,9 +155,14 @@ type AttendeeRecord struct {
 	CapsVersion    int64
 }
 
-// EffectiveCapabilities is the capability triple an attendee has now.
+// EffectiveCapabilities is the capability triple an attendee has now: its
+// own when set at or after the latest batch, else the triple the batch
+// pinned for it if it was excluded, else the batch's.
 func EffectiveCapabilities(m *MeetingRecord, a *AttendeeRecord) Capabilities {
 	if m.Batch != nil && m.BatchVersion > a.CapsVersion {
+		if pin, ok := m.BatchPins[a.ID]; ok {
+			return pin
+		}
 		return *m.Batch
 	}
 	return a.Caps

@@ -54,7 +54,7 @@ func BenchmarkDeleteAttendee(b *testing.B)    { storetest.BenchDeleteAttendee(b,
 // over the run. A batch rewrites the meeting row and the 5 excluded
 // attendees only, as HOT updates, so this stays near zero however many
 // batches.
-func benchBatchExcept(b *testing.B, n int, perRow bool) {
+func benchBatchExcept(b *testing.B, n int, pinRows bool) {
 	s := benchStore(b)
 	size := func() float64 {
 		var n int64
@@ -66,15 +66,15 @@ func benchBatchExcept(b *testing.B, n int, perRow bool) {
 		}
 		return float64(n) / (1 << 20)
 	}
-	storetest.BenchBatchExcept(b, s, n, storetest.BatchExceptOptions{PerRow: perRow, Size: size})
+	storetest.BenchBatchExcept(b, s, n, storetest.BatchExceptOptions{PinRows: pinRows, Size: size})
 }
 
 func BenchmarkBatchExcept250(b *testing.B)   { benchBatchExcept(b, 250, false) }
 func BenchmarkBatchExcept10000(b *testing.B) { benchBatchExcept(b, 10000, false) }
 
-// BenchmarkBatchExcept250PerRow is the batch-except of before PinAttendees,
-// for comparison in one binary.
-func BenchmarkBatchExcept250PerRow(b *testing.B) { benchBatchExcept(b, 250, true) }
+// BenchmarkBatchExcept250PinRows is the batch-except of before BatchPins
+// (one UPDATE per excluded attendee), for comparison in one binary.
+func BenchmarkBatchExcept250PinRows(b *testing.B) { benchBatchExcept(b, 250, true) }
 
 func BenchmarkPutTags(b *testing.B)         { storetest.BenchPutTags(b, benchStore(b)) }
 func BenchmarkDeleteTags(b *testing.B)      { storetest.BenchDeleteTags(b, benchStore(b)) }

@@ -15,7 +15,7 @@ import (
 const meetingColumns = `id, account, arn, external_meeting_id, meeting_host_id, media_region,
 	primary_meeting_id, tenant_ids, features, notifications, network_type, created_at,
 	token_hash, request_hash, version, batch_audio, batch_video, batch_content, batch_version,
-	transcribing, transcription_config`
+	transcribing, transcription_config, batch_pins`
 
 const attendeeColumns = `meeting_id, id, external_user_id, join_token, seq,
 	caps_audio, caps_video, caps_content, caps_version`
@@ -37,26 +37,16 @@ const (
 	qCountAttendees  = `SELECT count(*) FROM attendees WHERE meeting_id = $1`
 	qTags            = `SELECT key, value FROM tags WHERE meeting_id = $1 ORDER BY key`
 	qExpired         = `SELECT id FROM meetings WHERE created_at < $1 ORDER BY created_at, id LIMIT $2`
-	qInsertMeeting   = `INSERT INTO meetings (` + meetingColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT DO NOTHING`
-	qUpdateMeeting   = `UPDATE meetings SET version = $1, batch_audio = $2, batch_video = $3, batch_content = $4, batch_version = $5, transcribing = $6, transcription_config = $7 WHERE id = $8`
+	qInsertMeeting   = `INSERT INTO meetings (` + meetingColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) ON CONFLICT DO NOTHING`
+	qUpdateMeeting   = `UPDATE meetings SET version = $1, batch_audio = $2, batch_video = $3, batch_content = $4, batch_version = $5, transcribing = $6, transcription_config = $7, batch_pins = $8 WHERE id = $9`
 	qDeleteMeeting   = `DELETE FROM meetings WHERE id = $1`
 	qInsertAttendee  = `INSERT INTO attendees (meeting_id, id, external_user_id, join_token, caps_audio, caps_video, caps_content, caps_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING seq`
 	qSetAttendeeCaps = `UPDATE attendees SET caps_audio = $1, caps_video = $2, caps_content = $3, caps_version = $4 WHERE meeting_id = $5 AND id = $6`
 	qDeleteAttendee  = `DELETE FROM attendees WHERE meeting_id = $1 AND id = $2`
+	qAttendeesByID   = `SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = $1 AND id = ANY ($2::text[])`
 	qPutTags         = `INSERT INTO tags (meeting_id, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) AS t (k, v) ON CONFLICT (meeting_id, key) DO UPDATE SET value = excluded.value`
 	qDeleteTags      = `DELETE FROM tags WHERE meeting_id = $1 AND key = ANY ($2::text[])`
 )
-
-// qPinAttendees: $1..$3 the batch triple (NULL when no batch), $4 the
-// batch version, $5 the new version. The SET expressions see the row as
-// it was, so caps_version is the old one (EffectiveCapabilities).
-const qPinAttendees = `UPDATE attendees SET
-	caps_audio   = CASE WHEN $1::text IS NOT NULL AND caps_version < $4::bigint THEN $1::text ELSE caps_audio END,
-	caps_video   = CASE WHEN $2::text IS NOT NULL AND caps_version < $4::bigint THEN $2::text ELSE caps_video END,
-	caps_content = CASE WHEN $3::text IS NOT NULL AND caps_version < $4::bigint THEN $3::text ELSE caps_content END,
-	caps_version = $5
-WHERE meeting_id = $6 AND id = ANY ($7::text[])
-RETURNING id`
 
 // qReadAttendee is Store.ReadAttendee: $1 the meeting, $2 the attendee. The
 // attendee columns are NULL when the meeting has no such attendee.
@@ -137,6 +127,7 @@ type meetingRow struct {
 	tenants, notifications []byte
 	features               []byte
 	batchA, batchV, batchC *string
+	pins                   *string
 }
 
 // dest returns the Scan destinations of the meetingColumns, then extra.
@@ -145,7 +136,7 @@ func (r *meetingRow) dest(extra ...any) []any {
 	return append([]any{&m.ID, &m.Account, &m.ARN, &m.ExternalMeetingID,
 		&m.MeetingHostID, &m.MediaRegion, &m.PrimaryMeetingID, &r.tenants, &r.features, &r.notifications,
 		&m.NetworkType, &m.CreatedAt, &m.TokenHash, &m.RequestHash, &m.Version,
-		&r.batchA, &r.batchV, &r.batchC, &m.BatchVersion, &m.Transcribing, &m.TranscriptionConfig}, extra...)
+		&r.batchA, &r.batchV, &r.batchC, &m.BatchVersion, &m.Transcribing, &m.TranscriptionConfig, &r.pins}, extra...)
 }
 
 // record decodes the scanned row.
@@ -169,6 +160,11 @@ func (r *meetingRow) record() (meetings.MeetingRecord, error) {
 	}
 	if r.batchA != nil && r.batchV != nil && r.batchC != nil {
 		m.Batch = &meetings.Capabilities{Audio: *r.batchA, Video: *r.batchV, Content: *r.batchC}
+	}
+	if r.pins != nil {
+		if err := json.Unmarshal([]byte(*r.pins), &m.BatchPins); err != nil {
+			return meetings.MeetingRecord{}, fmt.Errorf("postgres: meeting %s: batch_pins: %w", m.ID, err)
+		}
 	}
 	return m, nil
 }
@@ -229,7 +225,19 @@ func (t *tx) Attendees(ctx context.Context, meetingID string, afterSeq int64, li
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := t.tx.Query(ctx, qAttendees, meetingID, afterSeq, limit)
+	return t.attendeeList(ctx, qAttendees, meetingID, afterSeq, limit)
+}
+
+// AttendeesByID implements meetings.ReadTx in one SELECT (= ANY of the ids).
+func (t *tx) AttendeesByID(ctx context.Context, meetingID string, ids []string) ([]meetings.AttendeeRecord, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return t.attendeeList(ctx, qAttendeesByID, meetingID, ids)
+}
+
+func (t *tx) attendeeList(ctx context.Context, q string, args ...any) ([]meetings.AttendeeRecord, error) {
+	rows, err := t.tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, t.fail(ctx, err)
 	}
@@ -301,12 +309,16 @@ func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error 
 		}
 		notifications = string(b)
 	}
+	pins, err := pinsArg(m)
+	if err != nil {
+		return err
+	}
 	ba, bv, bc := batchArgs(m.Batch)
 	tag, err := t.tx.Exec(ctx, qInsertMeeting,
 		m.ID, m.Account, m.ARN, m.ExternalMeetingID, m.MeetingHostID, m.MediaRegion,
 		m.PrimaryMeetingID, tenants, string(features), notifications, m.NetworkType, m.CreatedAt,
 		m.TokenHash, m.RequestHash, m.Version, ba, bv, bc, m.BatchVersion,
-		m.Transcribing, m.TranscriptionConfig)
+		m.Transcribing, m.TranscriptionConfig, pins)
 	if err != nil {
 		return t.fail(ctx, err)
 	}
@@ -319,9 +331,27 @@ func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error 
 // UpdateMeeting implements meetings.Tx. ErrNoRecord if the meeting is
 // absent. None of the columns it writes is indexed, so the update is HOT.
 func (t *tx) UpdateMeeting(ctx context.Context, m meetings.MeetingRecord) error {
+	pins, err := pinsArg(m)
+	if err != nil {
+		return err
+	}
 	ba, bv, bc := batchArgs(m.Batch)
 	return t.execOne(ctx, "update meeting", qUpdateMeeting,
-		m.Version, ba, bv, bc, m.BatchVersion, m.Transcribing, m.TranscriptionConfig, m.ID)
+		m.Version, ba, bv, bc, m.BatchVersion, m.Transcribing, m.TranscriptionConfig, pins, m.ID)
+}
+
+// pinsArg binds BatchPins: NULL when there are none, a JSON object
+// otherwise.
+func pinsArg(m meetings.MeetingRecord) (*string, error) {
+	if len(m.BatchPins) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m.BatchPins)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: meeting %s: batch pins: %w", m.ID, err)
+	}
+	s := string(b)
+	return &s, nil
 }
 
 // DeleteMeeting implements meetings.Tx; attendees and tags go with it
@@ -351,17 +381,6 @@ func (t *tx) InsertAttendee(ctx context.Context, a meetings.AttendeeRecord) (int
 func (t *tx) SetAttendeeCaps(ctx context.Context, meetingID, attendeeID string, caps meetings.Capabilities, version int64) error {
 	return t.execOne(ctx, "set attendee capabilities", qSetAttendeeCaps,
 		caps.Audio, caps.Video, caps.Content, version, meetingID, attendeeID)
-}
-
-// PinAttendees implements meetings.Tx in one UPDATE ... RETURNING (HOT
-// updates: no indexed column changes). The meeting's row lock (LockMeeting)
-// is what serializes it with other writers of the meeting.
-func (t *tx) PinAttendees(ctx context.Context, meetingID string, ids []string, batch *meetings.Capabilities, batchVersion, version int64) ([]string, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	ba, bv, bc := batchArgs(batch)
-	return t.ids(ctx, qPinAttendees, ba, bv, bc, batchVersion, version, meetingID, ids)
 }
 
 // DeleteAttendee implements meetings.Tx.

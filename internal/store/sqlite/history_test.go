@@ -123,3 +123,74 @@ func TestEventSeqSurvivesReopen(t *testing.T) {
 		t.Errorf("Seq after reopen = %d, want above %d", second, first)
 	}
 }
+
+// A database of schema version 2 holds the exclusions of its batches as
+// attendee rows pinned at the batch's version; after migration 3 those
+// attendees keep their triple, the others the batch's, and a new batch
+// carries the pinned triple over into BatchPins.
+func TestMigrateFromVersion2KeepsPinnedRows(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", "file:"+filepath.ToSlash(filepath.Join(dir, FileName))+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, pinnedID, otherID := storetest.NewID(), storetest.NewID(), storetest.NewID()
+	for _, q := range []string{
+		`CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
+		migrations[0], migrations[1],
+		`INSERT INTO schema_version (version, applied_at) VALUES (1, 0), (2, 0)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("version 2 schema: %v", err)
+		}
+	}
+	// Batch (None, None, None) at version 5; pinnedID was excluded from it.
+	if _, err := db.Exec(`INSERT INTO meetings (id, account, arn, external_meeting_id, meeting_host_id, media_region,
+		primary_meeting_id, features, network_type, created_at, token_hash, request_hash, version,
+		batch_audio, batch_video, batch_content, batch_version, transcribing)
+		VALUES (?, 'acct', 'arn', '', '', 'us-east-1', '', '{}', '', 0, '', '', 5, 'None', 'None', 'None', 5, 0)`, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []struct {
+		id      string
+		version int
+	}{{pinnedID, 5}, {otherID, 1}} {
+		if _, err := db.Exec(`INSERT INTO attendees (meeting_id, id, external_user_id, join_token, caps_audio, caps_video, caps_content, caps_version)
+			VALUES (?, ?, ?, 'jt', 'SendReceive', 'SendReceive', 'None', ?)`, id, a.id, a.id, a.version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := openDir(t, dir)
+	defer s.Close()
+	own := meetings.Capabilities{Audio: meetings.SendReceive, Video: meetings.SendReceive, Content: meetings.None}
+	none := meetings.Capabilities{Audio: meetings.None, Video: meetings.None, Content: meetings.None}
+	effective := func(attendeeID string) meetings.Capabilities {
+		t.Helper()
+		m, a, found, err := s.ReadAttendee(ctx, id, attendeeID)
+		if err != nil || !found {
+			t.Fatalf("ReadAttendee: %v, found %v", err, found)
+		}
+		return meetings.EffectiveCapabilities(&m, &a)
+	}
+	if got := effective(pinnedID); got != own {
+		t.Errorf("attendee excluded before the migration: %v, want %v", got, own)
+	}
+	if got := effective(otherID); got != none {
+		t.Errorf("attendee not excluded: %v, want %v", got, none)
+	}
+	send := meetings.Capabilities{Audio: meetings.Send, Video: meetings.None, Content: meetings.None}
+	if err := storetest.BatchExcept(s, id, []string{pinnedID}, send); err != nil {
+		t.Fatal(err)
+	}
+	if got := effective(pinnedID); got != own {
+		t.Errorf("after a new batch excluding it again: %v, want %v", got, own)
+	}
+	if got := effective(otherID); got != send {
+		t.Errorf("after a new batch: %v, want %v", got, send)
+	}
+}

@@ -13,9 +13,8 @@ import (
 // liveState keeps meetings with all their attendees in memory, so that
 // ReadAttendee (GetAttendee, the hottest read of the API) is a map lookup
 // instead of a SQLite statement (about 50 µs of CPU with this driver), and
-// so that the writer's LockMeeting does not read and decode the meeting row
-// again and its PinAttendees knows which rows to write without asking
-// SQLite. SQLite stays the only durable copy; this is a write-through
+// so that the writer's LockMeeting and AttendeesByID (a batch update's
+// reads) do not ask SQLite. SQLite stays the only durable copy; this is a write-through
 // mirror of part of it.
 //
 // It is correct only while this process is the database's only writer,
@@ -186,19 +185,8 @@ type (
 		caps                  meetings.Capabilities
 		version               int64
 	}
-	pinChange struct {
-		meetingID string
-		pinned    []pinnedAttendee
-		version   int64
-	}
 	deleteAttendeeChange struct{ meetingID, attendeeID string }
 )
-
-// pinnedAttendee is one row PinAttendees changed, as it is after the change.
-type pinnedAttendee struct {
-	id   string
-	caps meetings.Capabilities
-}
 
 // cloneMeeting copies what m points to, so that the live state shares
 // nothing with the caller that wrote m, and makes it what reading it back
@@ -219,6 +207,15 @@ func cloneMeeting(m meetings.MeetingRecord) meetings.MeetingRecord {
 	if m.TranscriptionConfig != nil {
 		m.TranscriptionConfig = append([]byte{}, m.TranscriptionConfig...)
 	}
+	if len(m.BatchPins) == 0 {
+		m.BatchPins = nil // as the database gives it back
+	} else {
+		pins := make(map[string]meetings.Capabilities, len(m.BatchPins))
+		for id, c := range m.BatchPins {
+			pins[id] = internCaps(c)
+		}
+		m.BatchPins = pins
+	}
 	return m
 }
 
@@ -234,7 +231,7 @@ func (c updateMeetingChange) apply(l *liveState) {
 	}
 	// A new record: readers may hold the old one.
 	m := lm.m
-	m.Version, m.Batch, m.BatchVersion = c.m.Version, c.m.Batch, c.m.BatchVersion
+	m.Version, m.Batch, m.BatchVersion, m.BatchPins = c.m.Version, c.m.Batch, c.m.BatchVersion, c.m.BatchPins
 	m.Transcribing, m.TranscriptionConfig = c.m.Transcribing, c.m.TranscriptionConfig
 	lm.m = m
 }
@@ -260,18 +257,6 @@ func (c setCapsChange) apply(l *liveState) {
 	}
 	if a, ok := lm.attendees[c.attendeeID]; ok {
 		lm.attendees[c.attendeeID] = a.withCaps(c.meetingID, c.attendeeID, c.caps, c.version)
-	}
-}
-
-func (c pinChange) apply(l *liveState) {
-	lm := l.meetings[c.meetingID]
-	if lm == nil {
-		return
-	}
-	for _, p := range c.pinned {
-		if a, ok := lm.attendees[p.id]; ok {
-			lm.attendees[p.id] = a.withCaps(c.meetingID, p.id, p.caps, c.version)
-		}
 	}
 }
 

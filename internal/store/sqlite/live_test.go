@@ -256,11 +256,28 @@ func liveOp(ctx context.Context, tx meetings.Tx, meetingID string, op int, rng *
 		if err := tx.SetAttendeeCaps(ctx, meetingID, pick(), caps, version); err != nil && !errors.Is(err, meetings.ErrNoRecord) {
 			return err
 		}
-	case 3: // a batch with exclusions
-		if _, err := tx.PinAttendees(ctx, meetingID, []string{pick(), pick(), storetest.NewID()}, m.Batch, m.BatchVersion, version); err != nil {
+	case 3: // a batch with exclusions, as the domain writes it
+		ids := []string{pick(), pick(), storetest.NewID()}
+		if ids[0] == ids[1] {
+			ids = ids[1:]
+		}
+		found, err := tx.AttendeesByID(ctx, meetingID, ids)
+		if err != nil {
 			return err
 		}
-		m.Batch, m.BatchVersion = &caps, version
+		for _, a := range found { // against SQL
+			if sqlA, err := tx.Attendee(ctx, meetingID, a.ID); err != nil || sqlA != a {
+				return fmt.Errorf("AttendeesByID %+v, SQL %+v (%v)", a, sqlA, err)
+			}
+		}
+		pins := map[string]meetings.Capabilities{}
+		for i := range found {
+			pins[found[i].ID] = meetings.EffectiveCapabilities(&m, &found[i])
+		}
+		if len(pins) == 0 {
+			pins = nil
+		}
+		m.Batch, m.BatchVersion, m.BatchPins = &caps, version, pins
 	case 4:
 		if err := tx.DeleteAttendee(ctx, meetingID, pick()); err != nil && !errors.Is(err, meetings.ErrNoRecord) {
 			return err

@@ -96,4 +96,12 @@ CREATE TABLE access_keys (
 	created_at    INTEGER NOT NULL  -- Unix microseconds, UTC
 ) STRICT;
 `,
+	// 3: the triples the latest batch left its excluded attendees
+	// (MeetingRecord.BatchPins), so that a batch update writes only the
+	// meeting row. Attendees pinned row by row before this migration keep
+	// their own triple at the batch's version, which EffectiveCapabilities
+	// reads the same way.
+	`
+ALTER TABLE meetings ADD COLUMN batch_pins TEXT; -- JSON object: attendee id -> triple; NULL when none
+`,
 }

@@ -22,7 +22,7 @@ const (
 const meetingColumns = `id, account, arn, external_meeting_id, meeting_host_id, media_region,
 	primary_meeting_id, tenant_ids, features, notifications, network_type, created_at,
 	token_hash, request_hash, version, batch_audio, batch_video, batch_content, batch_version,
-	transcribing, transcription_config`
+	transcribing, transcription_config, batch_pins`
 
 const attendeeColumns = `meeting_id, id, external_user_id, join_token, seq,
 	caps_audio, caps_video, caps_content, caps_version`
@@ -38,34 +38,21 @@ const (
 	qCountAttendees  = `SELECT count(*) FROM attendees WHERE meeting_id = ?`
 	qTags            = `SELECT key, value FROM tags WHERE meeting_id = ? ORDER BY key`
 	qExpired         = `SELECT id FROM meetings WHERE created_at < ? ORDER BY created_at, id LIMIT ?`
-	qInsertMeeting   = `INSERT INTO meetings (` + meetingColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qUpdateMeeting   = `UPDATE meetings SET version = ?, batch_audio = ?, batch_video = ?, batch_content = ?, batch_version = ?, transcribing = ?, transcription_config = ? WHERE id = ?`
+	qInsertMeeting   = `INSERT INTO meetings (` + meetingColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qUpdateMeeting   = `UPDATE meetings SET version = ?, batch_audio = ?, batch_video = ?, batch_content = ?, batch_version = ?, transcribing = ?, transcription_config = ?, batch_pins = ? WHERE id = ?`
 	qDeleteMeeting   = `DELETE FROM meetings WHERE id = ?`
 	qInsertAttendee  = `INSERT INTO attendees (meeting_id, id, external_user_id, join_token, caps_audio, caps_video, caps_content, caps_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	qSetAttendeeCaps = `UPDATE attendees SET caps_audio = ?, caps_video = ?, caps_content = ?, caps_version = ? WHERE meeting_id = ? AND id = ?`
 	qDeleteAttendee  = `DELETE FROM attendees WHERE meeting_id = ? AND id = ?`
-	// pinHeld knows the row's seq (its rowid) from the live state.
-	qSetCapsBySeq = `UPDATE attendees SET caps_audio = ?, caps_video = ?, caps_content = ?, caps_version = ? WHERE seq = ?`
-	qPutTag       = `INSERT INTO tags (meeting_id, key, value) VALUES (?, ?, ?) ON CONFLICT (meeting_id, key) DO UPDATE SET value = excluded.value`
-	qDeleteTag    = `DELETE FROM tags WHERE meeting_id = ? AND key = ?`
+	qAttendeesByID   = `SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND id IN (SELECT value FROM json_each(?))`
+	qPutTag          = `INSERT INTO tags (meeting_id, key, value) VALUES (?, ?, ?) ON CONFLICT (meeting_id, key) DO UPDATE SET value = excluded.value`
+	qDeleteTag       = `DELETE FROM tags WHERE meeting_id = ? AND key = ?`
 
 	// Group commit (group.go): each Update's fn runs inside this savepoint.
 	qSavepoint  = `SAVEPOINT fn`
 	qRelease    = `RELEASE fn`
 	qRollbackTo = `ROLLBACK TO fn`
 )
-
-// qPinAttendees: ?1..?3 the batch triple (NULL when no batch), ?4 the
-// batch version, ?5 the new version, ?6 the meeting, ?7 a JSON array of
-// attendee ids. The SET expressions see the row as it was, so
-// caps_version is the old one (EffectiveCapabilities).
-const qPinAttendees = `UPDATE attendees SET
-	caps_audio   = CASE WHEN ?1 IS NOT NULL AND caps_version < ?4 THEN ?1 ELSE caps_audio END,
-	caps_video   = CASE WHEN ?2 IS NOT NULL AND caps_version < ?4 THEN ?2 ELSE caps_video END,
-	caps_content = CASE WHEN ?3 IS NOT NULL AND caps_version < ?4 THEN ?3 ELSE caps_content END,
-	caps_version = ?5
-WHERE meeting_id = ?6 AND id IN (SELECT value FROM json_each(?7))
-RETURNING id, caps_audio, caps_video, caps_content`
 
 // qReadAttendee is Store.ReadAttendee: ?1 the meeting, ?2 the attendee. The
 // attendee columns are NULL when the meeting has no such attendee.
@@ -84,12 +71,12 @@ func qualified(alias, columns string) string {
 
 var readQueries = []string{
 	qMeeting, qMeetingByToken, qReplicas, qAttendee, qAttendeeByExtID, qAttendees,
-	qCountAttendees, qTags, qExpired, qReadAttendee,
+	qCountAttendees, qTags, qExpired, qReadAttendee, qAttendeesByID,
 }
 
 var writeQueries = []string{
 	qInsertMeeting, qUpdateMeeting, qDeleteMeeting, qInsertAttendee, qSetAttendeeCaps,
-	qPinAttendees, qDeleteAttendee, qSetCapsBySeq, qPutTag, qDeleteTag, qSavepoint, qRelease, qRollbackTo,
+	qDeleteAttendee, qPutTag, qDeleteTag, qSavepoint, qRelease, qRollbackTo,
 }
 
 // stmtCache holds statements prepared on a pool, so that a transaction does
@@ -276,11 +263,12 @@ func scanMeeting(rows *sql.Rows, extra ...any) (meetings.MeetingRecord, error) {
 		batchA, batchV, batchC sql.NullString
 		transcribing           int64
 		transcriptionConfig    []byte
+		pins                   sql.NullString
 	)
 	dest := append([]any{&m.ID, &m.Account, &m.ARN, &m.ExternalMeetingID, &m.MeetingHostID, &m.MediaRegion,
 		&m.PrimaryMeetingID, &tenants, &features, &notifications, &m.NetworkType, &createdAt,
 		&m.TokenHash, &m.RequestHash, &m.Version, &batchA, &batchV, &batchC, &m.BatchVersion,
-		&transcribing, &transcriptionConfig}, extra...)
+		&transcribing, &transcriptionConfig, &pins}, extra...)
 	err := rows.Scan(dest...)
 	if err != nil {
 		return m, mapErr(err)
@@ -307,6 +295,11 @@ func scanMeeting(rows *sql.Rows, extra ...any) (meetings.MeetingRecord, error) {
 	m.Transcribing = transcribing != 0
 	if transcriptionConfig != nil {
 		m.TranscriptionConfig = transcriptionConfig
+	}
+	if pins.Valid {
+		if err := json.Unmarshal([]byte(pins.String), &m.BatchPins); err != nil {
+			return m, fmt.Errorf("sqlite: meeting %s: batch_pins: %w", m.ID, err)
+		}
 	}
 	return m, nil
 }
@@ -375,12 +368,43 @@ func scanAttendee(rows *sql.Rows, a *meetings.AttendeeRecord) error {
 		&a.Caps.Audio, &a.Caps.Video, &a.Caps.Content, &a.CapsVersion))
 }
 
+// AttendeesByID implements meetings.ReadTx: from the live state when it
+// holds the meeting and this transaction has not written it, else in one
+// SELECT with the ids bound as one JSON array (one prepared statement
+// whatever their number).
+func (t *tx) AttendeesByID(ctx context.Context, meetingID string, ids []string) ([]meetings.AttendeeRecord, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if lm := t.heldUntouched(meetingID); lm != nil {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var out []meetings.AttendeeRecord
+		for _, id := range ids {
+			if la, ok := lm.attendees[id]; ok {
+				out = append(out, la.record(meetingID, id))
+			}
+		}
+		return out, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: attendees by id: %w", err)
+	}
+	return t.attendeeList(ctx, qAttendeesByID, meetingID, string(list))
+}
+
 // Attendees implements meetings.ReadTx.
 func (t *tx) Attendees(ctx context.Context, meetingID string, afterSeq int64, limit int) ([]meetings.AttendeeRecord, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := t.query(ctx, qAttendees, meetingID, afterSeq, limit)
+	return t.attendeeList(ctx, qAttendees, meetingID, afterSeq, limit)
+}
+
+func (t *tx) attendeeList(ctx context.Context, q string, args ...any) ([]meetings.AttendeeRecord, error) {
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -451,13 +475,17 @@ func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error 
 		}
 		notifications = string(b)
 	}
+	pins, err := pinsArg(m)
+	if err != nil {
+		return err
+	}
 	t.touch(m.ID)
 	ba, bv, bc := batchArgs(m.Batch)
 	_, err = t.exec(ctx, qInsertMeeting,
 		m.ID, m.Account, m.ARN, m.ExternalMeetingID, m.MeetingHostID, m.MediaRegion,
 		m.PrimaryMeetingID, tenants, string(features), notifications, m.NetworkType, m.CreatedAt.UnixMicro(),
 		m.TokenHash, m.RequestHash, m.Version, ba, bv, bc, m.BatchVersion,
-		boolInt(m.Transcribing), blob(m.TranscriptionConfig))
+		boolInt(m.Transcribing), blob(m.TranscriptionConfig), pins)
 	if err == nil {
 		t.logChange(insertMeetingChange{cloneMeeting(m)})
 	}
@@ -466,10 +494,14 @@ func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error 
 
 // UpdateMeeting implements meetings.Tx. ErrNoRecord if the meeting is absent.
 func (t *tx) UpdateMeeting(ctx context.Context, m meetings.MeetingRecord) error {
+	pins, err := pinsArg(m)
+	if err != nil {
+		return err
+	}
 	t.touch(m.ID)
 	ba, bv, bc := batchArgs(m.Batch)
-	err := t.execOne(ctx, "update meeting", qUpdateMeeting,
-		m.Version, ba, bv, bc, m.BatchVersion, boolInt(m.Transcribing), blob(m.TranscriptionConfig), m.ID)
+	err = t.execOne(ctx, "update meeting", qUpdateMeeting,
+		m.Version, ba, bv, bc, m.BatchVersion, boolInt(m.Transcribing), blob(m.TranscriptionConfig), pins, m.ID)
 	if err == nil {
 		t.logChange(updateMeetingChange{cloneMeeting(m)})
 	}
@@ -515,44 +547,6 @@ func (t *tx) SetAttendeeCaps(ctx context.Context, meetingID, attendeeID string, 
 	return err
 }
 
-// PinAttendees implements meetings.Tx in one UPDATE ... RETURNING; the ids
-// are bound as one JSON array, so the statement is prepared once whatever
-// their number.
-func (t *tx) PinAttendees(ctx context.Context, meetingID string, ids []string, batch *meetings.Capabilities, batchVersion, version int64) ([]string, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	if lm := t.heldUntouched(meetingID); lm != nil {
-		return t.pinHeld(ctx, lm, ids, batch, batchVersion, version)
-	}
-	list, err := json.Marshal(ids)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: pin attendees: %w", err)
-	}
-	t.touch(meetingID)
-	ba, bv, bc := batchArgs(batch)
-	rows, err := t.query(ctx, qPinAttendees, ba, bv, bc, batchVersion, version, meetingID, string(list))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var found []string
-	var pinned []pinnedAttendee
-	for rows.Next() {
-		var p pinnedAttendee
-		if err := rows.Scan(&p.id, &p.caps.Audio, &p.caps.Video, &p.caps.Content); err != nil {
-			return nil, mapErr(err)
-		}
-		found = append(found, p.id)
-		pinned = append(pinned, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, mapErr(err)
-	}
-	t.logChange(pinChange{meetingID, pinned, version})
-	return found, nil
-}
-
 // heldUntouched returns the live state's meeting when it is held and no
 // write of this transaction touched it (then it is what is committed, and
 // only this goroutine, the writer, can change it), nil otherwise.
@@ -564,35 +558,6 @@ func (t *tx) heldUntouched(meetingID string) *liveMeeting {
 		return nil
 	}
 	return t.live.meetings[meetingID]
-}
-
-// pinHeld is PinAttendees on a held meeting: the live state says which ids
-// are attendees, what their triples are and their rowids (seq), so each
-// pinned row costs one UPDATE by rowid, and the others nothing (cheaper with this driver than the
-// one UPDATE ... IN json_each ... RETURNING, which builds two ephemeral
-// tables; docs/benchmarks.md).
-func (t *tx) pinHeld(ctx context.Context, lm *liveMeeting, ids []string, batch *meetings.Capabilities, batchVersion, version int64) ([]string, error) {
-	meetingID := lm.m.ID
-	t.touch(meetingID)
-	var found []string
-	var pinned []pinnedAttendee
-	for _, id := range ids {
-		a, ok := lm.attendees[id]
-		if !ok {
-			continue
-		}
-		caps, capsVersion := a.capabilities()
-		if batch != nil && capsVersion < batchVersion { // EffectiveCapabilities
-			caps = *batch
-		}
-		if err := t.execOne(ctx, "pin attendee", qSetCapsBySeq, caps.Audio, caps.Video, caps.Content, version, a.seq); err != nil {
-			return nil, err
-		}
-		found = append(found, id)
-		pinned = append(pinned, pinnedAttendee{id, caps})
-	}
-	t.logChange(pinChange{meetingID, pinned, version})
-	return found, nil
 }
 
 // DeleteAttendee implements meetings.Tx.
@@ -623,6 +588,19 @@ func (t *tx) DeleteTags(ctx context.Context, meetingID string, keys []string) er
 		}
 	}
 	return nil
+}
+
+// pinsArg binds BatchPins: NULL when there are none, a JSON object
+// otherwise.
+func pinsArg(m meetings.MeetingRecord) (any, error) {
+	if len(m.BatchPins) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m.BatchPins)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: meeting %s: batch pins: %w", m.ID, err)
+	}
+	return string(b), nil
 }
 
 func batchArgs(c *meetings.Capabilities) (a, v, ct any) {

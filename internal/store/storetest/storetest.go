@@ -60,9 +60,8 @@ func Run(t *testing.T, open func(t *testing.T) meetings.Store) {
 		{"SeqNeverReused", testSeqNeverReused},
 		{"CountAttendees", testCountAttendees},
 		{"SetAttendeeCaps", testSetAttendeeCaps},
-		{"PinAttendees", testPinAttendees},
-		{"PinAttendeesNoBatch", testPinAttendeesNoBatch},
-		{"PinAttendeesNothingToPin", testPinAttendeesNothingToPin},
+		{"AttendeesByID", testAttendeesByID},
+		{"AttendeesByIDSeesItsTransaction", testAttendeesByIDInUpdate},
 		{"DeleteAttendee", testDeleteAttendee},
 		{"Tags", testTags},
 		{"ExpiredMeetings", testExpiredMeetings},
@@ -144,6 +143,10 @@ func fullMeeting() meetings.MeetingRecord {
 	m.Version = 7
 	m.Batch = &meetings.Capabilities{Audio: meetings.Send, Video: meetings.None, Content: meetings.Receive}
 	m.BatchVersion = 5
+	m.BatchPins = map[string]meetings.Capabilities{
+		NewID(): {Audio: meetings.SendReceive, Video: meetings.SendReceive, Content: meetings.SendReceive},
+		NewID(): {Audio: meetings.None, Video: meetings.Receive, Content: meetings.None},
+	}
 	m.Transcribing = true
 	m.TranscriptionConfig = []byte(`{"EngineTranscribeSettings":{"LanguageCode":"en-US"}}`)
 	return m
@@ -471,6 +474,7 @@ func testUpdateMeeting(t *testing.T, s meetings.Store) {
 	changed.Version = 42
 	changed.Batch = &meetings.Capabilities{Audio: meetings.Receive, Video: meetings.SendReceive, Content: meetings.Send}
 	changed.BatchVersion = 41
+	changed.BatchPins = map[string]meetings.Capabilities{NewID(): {Audio: meetings.Send, Video: meetings.Send, Content: meetings.None}}
 	changed.Transcribing = false
 	changed.TranscriptionConfig = []byte(`{"x":1}`)
 	// Immutable fields in the record are not written.
@@ -491,9 +495,13 @@ func testUpdateMeeting(t *testing.T, s meetings.Store) {
 	update(t, s, func(tx meetings.Tx) error { return tx.UpdateMeeting(ctx, attempt) })
 	sameMeeting(t, "after UpdateMeeting", getMeeting(t, s, m.ID), changed)
 
-	// Batch back to nil, config back to nil.
+	// Batch, pins and config back to nil (an empty map of pins is stored
+	// as none).
 	changed.Batch = nil
 	changed.BatchVersion = 0
+	changed.BatchPins = map[string]meetings.Capabilities{}
+	update(t, s, func(tx meetings.Tx) error { return tx.UpdateMeeting(ctx, changed) })
+	changed.BatchPins = nil
 	changed.TranscriptionConfig = nil
 	update(t, s, func(tx meetings.Tx) error { return tx.UpdateMeeting(ctx, changed) })
 	sameMeeting(t, "after clearing", getMeeting(t, s, m.ID), changed)
@@ -922,18 +930,6 @@ func testSetAttendeeCaps(t *testing.T, s meetings.Store) {
 	}
 }
 
-// pin runs PinAttendees in its own Update and returns the pinned ids sorted.
-func pin(t *testing.T, s meetings.Store, meetingID string, ids []string, batch *meetings.Capabilities, batchVersion, version int64) []string {
-	t.Helper()
-	var got []string
-	update(t, s, func(tx meetings.Tx) error {
-		var err error
-		got, err = tx.PinAttendees(ctx, meetingID, ids, batch, batchVersion, version)
-		return err
-	})
-	return sortedCopy(got)
-}
-
 // attendeeNow reads one attendee (it must exist).
 func attendeeNow(t *testing.T, s meetings.Store, meetingID, id string) meetings.AttendeeRecord {
 	t.Helper()
@@ -946,148 +942,109 @@ func attendeeNow(t *testing.T, s meetings.Store, meetingID, id string) meetings.
 	return a
 }
 
-// PinAttendees gives each listed attendee its effective triple
-// (EffectiveCapabilities) at the new version, whatever its version relative
-// to the batch's; it ignores unknown ids and other meetings' attendees and
-// returns the ids it pinned.
-func testPinAttendees(t *testing.T, s meetings.Store) {
-	m := minimalMeeting()
-	batch := meetings.Capabilities{Audio: meetings.Receive, Video: meetings.None, Content: meetings.None}
-	m.Version, m.Batch, m.BatchVersion = 7, &batch, 5
-	insertMeeting(t, s, m)
-	other := minimalMeeting()
-	insertMeeting(t, s, other)
-	own := func(audio string) meetings.Capabilities {
-		return meetings.Capabilities{Audio: audio, Video: meetings.Send, Content: meetings.Receive}
-	}
-	older, equal, newer, unlisted := newAttendee(m.ID, "older"), newAttendee(m.ID, "equal"), newAttendee(m.ID, "newer"), newAttendee(m.ID, "unlisted")
-	older.Caps, older.CapsVersion = own(meetings.SendReceive), 4 // the batch wins: pinned to the batch triple
-	equal.Caps, equal.CapsVersion = own(meetings.Send), 5        // its own triple wins at equal version
-	newer.Caps, newer.CapsVersion = own(meetings.None), 6
-	unlisted.Caps, unlisted.CapsVersion = own(meetings.Send), 2
-	for _, a := range []*meetings.AttendeeRecord{&older, &equal, &newer, &unlisted} {
-		insertAttendee(t, s, a)
-	}
-	// An attendee of another meeting with the same id as one listed, and
-	// one whose own id is listed: neither is touched.
-	twin := newAttendee(other.ID, "twin")
-	twin.ID, twin.CapsVersion = older.ID, 1
-	stranger := newAttendee(other.ID, "stranger")
-	stranger.CapsVersion = 1
-	insertAttendee(t, s, &twin)
-	insertAttendee(t, s, &stranger)
-
-	ids := []string{newer.ID, NewID(), older.ID, stranger.ID, equal.ID}
-	got := pin(t, s, m.ID, ids, m.Batch, m.BatchVersion, 8)
-	if want := sortedCopy([]string{older.ID, equal.ID, newer.ID}); !slices.Equal(got, want) {
-		t.Errorf("PinAttendees returned %v, want %v", got, want)
-	}
-	for _, c := range []struct {
-		name string
-		a    meetings.AttendeeRecord
-		want meetings.Capabilities
-	}{
-		{"caps_version < batch version", older, batch},
-		{"caps_version = batch version", equal, equal.Caps},
-		{"caps_version > batch version", newer, newer.Caps},
-	} {
-		before := c.a
-		if eff := meetings.EffectiveCapabilities(&m, &before); eff != c.want {
-			t.Fatalf("%s: test is wrong: EffectiveCapabilities = %+v, want %+v", c.name, eff, c.want)
-		}
-		after := attendeeNow(t, s, m.ID, c.a.ID)
-		want := c.a
-		want.Caps, want.CapsVersion = c.want, 8
-		if after != want {
-			t.Errorf("%s: after PinAttendees %+v, want %+v", c.name, after, want)
-		}
-	}
-	for _, c := range []struct {
-		meetingID string
-		a         meetings.AttendeeRecord
-	}{{m.ID, unlisted}, {other.ID, twin}, {other.ID, stranger}} {
-		if got := attendeeNow(t, s, c.meetingID, c.a.ID); got != c.a {
-			t.Errorf("attendee %s of meeting %s changed: %+v, want %+v", c.a.ExternalUserID, c.meetingID, got, c.a)
-		}
-	}
-	// The meeting row is not PinAttendees' business.
-	sameMeeting(t, "meeting after PinAttendees", getMeeting(t, s, m.ID), m)
-
-	// Inside the Update, the pinned triples are visible to later reads; a
-	// failing fn rolls them back.
-	errRollback := errors.New("roll back")
-	err := s.Update(ctx, func(tx meetings.Tx) error {
-		if _, err := tx.PinAttendees(ctx, m.ID, []string{unlisted.ID}, &batch, 9, 10); err != nil {
-			return err
-		}
-		a, err := tx.Attendee(ctx, m.ID, unlisted.ID)
+// attendeesByID reads AttendeesByID in a View and returns the ids found,
+// sorted, checking each record against the attendee as Attendee reads it.
+func attendeesByID(t *testing.T, s meetings.Store, meetingID string, ids []string) []string {
+	t.Helper()
+	var found []string
+	view(t, s, func(tx meetings.ReadTx) error {
+		as, err := tx.AttendeesByID(ctx, meetingID, ids)
 		if err != nil {
 			return err
 		}
-		if a.Caps != batch || a.CapsVersion != 10 {
-			t.Errorf("inside Update: %+v", a)
+		for _, a := range as {
+			if a.MeetingID != meetingID {
+				t.Errorf("AttendeesByID(%s) returned an attendee of meeting %s", meetingID, a.MeetingID)
+			}
+			one, err := tx.Attendee(ctx, meetingID, a.ID)
+			if err != nil || one != a {
+				t.Errorf("AttendeesByID gave %+v, Attendee %+v (%v)", a, one, err)
+			}
+			found = append(found, a.ID)
 		}
-		return errRollback
+		return nil
 	})
-	if !errors.Is(err, errRollback) {
-		t.Fatalf("Update = %v", err)
-	}
-	if got := attendeeNow(t, s, m.ID, unlisted.ID); got != unlisted {
-		t.Errorf("after rollback: %+v, want %+v", got, unlisted)
-	}
+	return sortedCopy(found)
 }
 
-// With no batch yet, every listed attendee keeps its own triple and takes
-// the new version.
-func testPinAttendeesNoBatch(t *testing.T, s meetings.Store) {
-	m := minimalMeeting()
-	m.Version = 3
+// AttendeesByID returns the listed attendees of the meeting, whole, and
+// nothing else: not unknown ids, not other meetings' attendees (even one
+// with a listed id), not ids in another case.
+func testAttendeesByID(t *testing.T, s meetings.Store) {
+	m, other := minimalMeeting(), minimalMeeting()
 	insertMeeting(t, s, m)
-	a, b := newAttendee(m.ID, "a"), newAttendee(m.ID, "b")
-	a.CapsVersion, b.CapsVersion = 0, 3
-	b.Caps = meetings.Capabilities{Audio: meetings.None, Video: meetings.None, Content: meetings.None}
-	insertAttendee(t, s, &a)
-	insertAttendee(t, s, &b)
-	// batchVersion above every attendee's version: still no batch to apply.
-	got := pin(t, s, m.ID, []string{a.ID, b.ID}, nil, 100, 4)
-	if want := sortedCopy([]string{a.ID, b.ID}); !slices.Equal(got, want) {
-		t.Errorf("PinAttendees returned %v, want %v", got, want)
+	insertMeeting(t, s, other)
+	a, b, unlisted := newAttendee(m.ID, "a"), newAttendee(m.ID, "b"), newAttendee(m.ID, "unlisted")
+	for _, x := range []*meetings.AttendeeRecord{&a, &b, &unlisted} {
+		insertAttendee(t, s, x)
 	}
-	for _, x := range []meetings.AttendeeRecord{a, b} {
-		want := x
-		want.CapsVersion = 4
-		if got := attendeeNow(t, s, m.ID, x.ID); got != want {
-			t.Errorf("after PinAttendees %+v, want %+v", got, want)
-		}
-	}
-}
-
-// Nothing to pin is not an error: no ids, only unknown ids, an absent
-// meeting.
-func testPinAttendeesNothingToPin(t *testing.T, s meetings.Store) {
-	m := minimalMeeting()
-	insertMeeting(t, s, m)
-	a := newAttendee(m.ID, "a")
-	insertAttendee(t, s, &a)
-	batch := meetings.Capabilities{Audio: meetings.None, Video: meetings.None, Content: meetings.None}
+	twin := newAttendee(other.ID, "twin")
+	twin.ID = a.ID
+	stranger := newAttendee(other.ID, "stranger")
+	insertAttendee(t, s, &twin)
+	insertAttendee(t, s, &stranger)
 	for _, c := range []struct {
 		name      string
 		meetingID string
 		ids       []string
+		want      []string
 	}{
-		{"nil ids", m.ID, nil},
-		{"empty ids", m.ID, []string{}},
-		{"unknown ids", m.ID, []string{NewID(), NewID()}},
-		{"upper-case id", m.ID, []string{strings.ToUpper(a.ID)}},
-		{"absent meeting", NewID(), []string{a.ID}},
+		{"some listed, some unknown", m.ID, []string{b.ID, NewID(), a.ID, stranger.ID}, []string{a.ID, b.ID}},
+		{"the twin's meeting", other.ID, []string{a.ID, b.ID}, []string{twin.ID}},
+		{"nil ids", m.ID, nil, nil},
+		{"empty ids", m.ID, []string{}, nil},
+		{"unknown ids", m.ID, []string{NewID(), NewID()}, nil},
+		{"upper-case id", m.ID, []string{strings.ToUpper(a.ID)}, nil},
+		{"absent meeting", NewID(), []string{a.ID}, nil},
 	} {
-		if got := pin(t, s, c.meetingID, c.ids, &batch, 5, 6); len(got) != 0 {
-			t.Errorf("%s: PinAttendees returned %v, want none", c.name, got)
+		got := attendeesByID(t, s, c.meetingID, c.ids)
+		if want := sortedCopy(c.want); !slices.Equal(got, want) {
+			t.Errorf("%s: AttendeesByID = %v, want %v", c.name, got, want)
 		}
 	}
-	if got := attendeeNow(t, s, m.ID, a.ID); got != a {
-		t.Errorf("attendee changed: %+v, want %+v", got, a)
-	}
+}
+
+// Inside an Update, AttendeesByID sees the transaction's own writes before
+// it: an attendee inserted, capabilities set, an attendee deleted.
+func testAttendeesByIDInUpdate(t *testing.T, s meetings.Store) {
+	m := minimalMeeting()
+	insertMeeting(t, s, m)
+	a, gone := newAttendee(m.ID, "a"), newAttendee(m.ID, "gone")
+	insertAttendee(t, s, &a)
+	insertAttendee(t, s, &gone)
+	// Read once outside, so that an engine that keeps state may hold it.
+	attendeesByID(t, s, m.ID, []string{a.ID})
+	caps := meetings.Capabilities{Audio: meetings.None, Video: meetings.Receive, Content: meetings.Receive}
+	fresh := newAttendee(m.ID, "fresh")
+	update(t, s, func(tx meetings.Tx) error {
+		if err := tx.SetAttendeeCaps(ctx, m.ID, a.ID, caps, 9); err != nil {
+			return err
+		}
+		seq, err := tx.InsertAttendee(ctx, fresh)
+		if err != nil {
+			return err
+		}
+		fresh.Seq = seq
+		if err := tx.DeleteAttendee(ctx, m.ID, gone.ID); err != nil {
+			return err
+		}
+		as, err := tx.AttendeesByID(ctx, m.ID, []string{a.ID, fresh.ID, gone.ID})
+		if err != nil {
+			return err
+		}
+		want := a
+		want.Caps, want.CapsVersion = caps, 9
+		sortByID := func(as []meetings.AttendeeRecord) {
+			slices.SortFunc(as, func(x, y meetings.AttendeeRecord) int { return strings.Compare(x.ID, y.ID) })
+		}
+		wantAll := []meetings.AttendeeRecord{want, fresh}
+		sortByID(as)
+		sortByID(wantAll)
+		if !slices.Equal(as, wantAll) {
+			t.Errorf("inside the Update: AttendeesByID = %+v, want %+v", as, wantAll)
+		}
+		return nil
+	})
 }
 
 func testDeleteAttendee(t *testing.T, s meetings.Store) {
@@ -1424,12 +1381,17 @@ func testReadAttendeeSeesEveryWrite(t *testing.T, s meetings.Store) {
 		t.Errorf("after UpdateMeeting: Version %d, Batch %v, BatchVersion %d; want 5, %v, 5", gotM.Version, gotM.Batch, gotM.BatchVersion, batch)
 	}
 
+	pins := map[string]meetings.Capabilities{a.ID: {Audio: meetings.Receive, Video: meetings.Receive, Content: meetings.None}}
 	update(t, s, func(tx meetings.Tx) error {
-		_, err := tx.PinAttendees(ctx, m.ID, []string{a.ID}, &batch, 5, 6)
-		return err
+		cur, err := tx.LockMeeting(ctx, m.ID)
+		if err != nil {
+			return err
+		}
+		cur.Version, cur.BatchVersion, cur.BatchPins = 6, 6, pins
+		return tx.UpdateMeeting(ctx, cur)
 	})
-	if _, got, _ := read("after PinAttendees", a.ID); got.CapsVersion != 6 || got.Caps != batch {
-		t.Errorf("after PinAttendees: %+v, want caps %v at version 6", got, batch)
+	if gotM, _, _ := read("after UpdateMeeting with pins", a.ID); !reflect.DeepEqual(gotM.BatchPins, pins) {
+		t.Errorf("after UpdateMeeting with pins: BatchPins %v, want %v", gotM.BatchPins, pins)
 	}
 }
 
