@@ -14,8 +14,8 @@ import (
 // ReadAttendee (GetAttendee, the hottest read of the API) is a map lookup
 // instead of a SQLite statement (about 50 µs of CPU with this driver), and
 // so that the writer's LockMeeting and AttendeesByID (a batch update's
-// reads) do not ask SQLite. SQLite stays the only durable copy; this is a write-through
-// mirror of part of it.
+// reads) do not ask SQLite. SQLite stays the only durable copy; this is a
+// write-through mirror of part of it.
 //
 // It is correct only while this process is the database's only writer,
 // which Open makes sure of with a lock on the data directory; without that
@@ -291,7 +291,9 @@ func (s *Store) serveLoads(n int) {
 // load reads a meeting with all its attendees and puts it in the live state
 // (writer only, between transactions: nothing is being written, so what it
 // reads is what the live state would hold). A failure leaves the meeting to
-// SQL; the next reader that misses it asks again.
+// SQL; the next reader that misses it asks again. It delays the writes
+// queued meanwhile by the time of one read of the meeting's attendees
+// (about 1 ms per 1,000), once per meeting held.
 func (s *Store) load(id string) {
 	if s.live.holds(id) {
 		return
