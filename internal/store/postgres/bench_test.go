@@ -51,9 +51,9 @@ func BenchmarkDeleteAttendee(b *testing.B)    { storetest.BenchDeleteAttendee(b,
 
 // benchBatchExcept is storetest.BenchBatchExcept with the table-growth-MB
 // metric: the growth of the meetings and attendees tables (with indexes)
-// over the run. A batch rewrites the meeting row and the 5 excluded
-// attendees only, as HOT updates, so this stays near zero however many
-// batches.
+// over the run. A batch rewrites the meeting row only (the PinRows
+// variant also the 5 excluded attendees), as HOT updates, so this stays
+// near zero however many batches.
 func benchBatchExcept(b *testing.B, n int, pinRows bool) {
 	s := benchStore(b)
 	size := func() float64 {

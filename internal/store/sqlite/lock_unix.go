@@ -13,7 +13,7 @@ import (
 // lockDir takes an exclusive advisory lock on the data directory (a
 // LockFileName file in it), held until release. A second Carillon on the
 // same directory is refused at once instead of sharing the file, which the
-// read cache could not tell about. The kernel drops the lock when the
+// live state (live.go) could not tell about. The kernel drops the lock when the
 // process dies, so a killed server never leaves it behind.
 func lockDir(dir string) (release func() error, exclusive bool, err error) {
 	f, err := os.OpenFile(filepath.Join(dir, LockFileName), os.O_RDWR|os.O_CREATE, 0o600)

@@ -359,8 +359,8 @@ func TestDurabilityKill9(t *testing.T) {
 	}
 }
 
-// A second store on a data directory in use is refused at once (the read
-// cache relies on being the only writer); once the first closes, the
+// A second store on a data directory in use is refused at once (the live
+// state relies on being the only writer); once the first closes, the
 // directory opens again.
 func TestDirInUse(t *testing.T) {
 	if runtime.GOOS == "windows" {
