@@ -285,13 +285,7 @@ func (s *Service) BatchUpdateAttendeeCapabilitiesExcept(ctx context.Context, mee
 		if err != nil {
 			return err
 		}
-		var pins map[string]Capabilities
-		if len(found) > 0 {
-			pins = make(map[string]Capabilities, len(found))
-			for i := range found {
-				pins[found[i].ID] = EffectiveCapabilities(&m, &found[i])
-			}
-		}
+		pins := PinsFor(&m, found)
 		// The excluded ids that name attendees, in request order.
 		var pinned []string
 		for _, id := range ids {

@@ -167,3 +167,16 @@ func EffectiveCapabilities(m *MeetingRecord, a *AttendeeRecord) Capabilities {
 	}
 	return a.Caps
 }
+
+// PinsFor returns the BatchPins of a new batch of meeting m that excludes
+// these attendees: each keeps the triple it has now. Nil when there are none.
+func PinsFor(m *MeetingRecord, excluded []AttendeeRecord) map[string]Capabilities {
+	if len(excluded) == 0 {
+		return nil
+	}
+	pins := make(map[string]Capabilities, len(excluded))
+	for i := range excluded {
+		pins[excluded[i].ID] = EffectiveCapabilities(m, &excluded[i])
+	}
+	return pins
+}

@@ -270,14 +270,7 @@ func liveOp(ctx context.Context, tx meetings.Tx, meetingID string, op int, rng *
 				return fmt.Errorf("AttendeesByID %+v, SQL %+v (%v)", a, sqlA, err)
 			}
 		}
-		pins := map[string]meetings.Capabilities{}
-		for i := range found {
-			pins[found[i].ID] = meetings.EffectiveCapabilities(&m, &found[i])
-		}
-		if len(pins) == 0 {
-			pins = nil
-		}
-		m.Batch, m.BatchVersion, m.BatchPins = &caps, version, pins
+		m.Batch, m.BatchVersion, m.BatchPins = &caps, version, meetings.PinsFor(&m, found)
 	case 4:
 		if err := tx.DeleteAttendee(ctx, meetingID, pick()); err != nil && !errors.Is(err, meetings.ErrNoRecord) {
 			return err

@@ -294,12 +294,8 @@ func BatchExcept(s meetings.Store, meetingID string, excluded []string, c meetin
 		if err != nil {
 			return err
 		}
-		pins := make(map[string]meetings.Capabilities, len(found))
-		for i := range found {
-			pins[found[i].ID] = meetings.EffectiveCapabilities(&cur, &found[i])
-		}
 		version := cur.Version + 1
-		cur.Version, cur.Batch, cur.BatchVersion, cur.BatchPins = version, &c, version, pins
+		cur.Version, cur.Batch, cur.BatchVersion, cur.BatchPins = version, &c, version, meetings.PinsFor(&cur, found)
 		return tx.UpdateMeeting(ctx, cur)
 	})
 }
