@@ -113,7 +113,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(maxFrameBytes)
 	c := &conn{srv: s, ws: ws, meetingID: strings.ToLower(meetingID), token: token,
-		out: make(chan []byte, 256), done: make(chan struct{})}
+		out: make(chan []byte, 256), done: make(chan struct{}), written: make(chan struct{})}
 	c.run(r.Context(), release)
 }
 
@@ -142,7 +142,8 @@ type conn struct {
 	joined  atomic.Bool // session is set (read by the JOIN deadline)
 
 	out       chan []byte
-	done      chan struct{}
+	done      chan struct{} // closed when the connection is to end
+	written   chan struct{} // closed when the writer has finished
 	closeOnce sync.Once
 	mu        sync.Mutex // guards closing and ending
 	closing   bool
@@ -333,6 +334,7 @@ func (c *conn) closeWith(code websocket.StatusCode, msg string) {
 }
 
 func (c *conn) writeLoop(ctx context.Context) {
+	defer close(c.written)
 	write := func(b []byte) bool {
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -367,8 +369,14 @@ func (c *conn) writeLoop(ctx context.Context) {
 	}
 }
 
+// shutdown lets the writer flush and send its close frame, then releases
+// the socket.
 func (c *conn) shutdown() {
 	c.closeWith(websocket.StatusNormalClosure, "")
+	select {
+	case <-c.written:
+	case <-time.After(10 * time.Second):
+	}
 	c.ws.CloseNow()
 }
 

@@ -138,3 +138,13 @@ func waitStatus(t *testing.T, c *chimeclient.Client, want uint32) {
 		t.Fatalf("socket not closed after AUDIO_STATUS %d: %v", want, err)
 	}
 }
+
+func dialURL(t *testing.T, url, token string) *chimeclient.Client {
+	t.Helper()
+	c, err := chimeclient.Dial(context.Background(), url, token)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
