@@ -95,10 +95,14 @@ type fakeClient struct {
 	closed   int
 }
 
-func (c *fakeClient) Presence(e []Presence) { c.mu.Lock(); c.presence = append(c.presence, e...); c.mu.Unlock() }
-func (c *fakeClient) Index(Index)           {}
-func (c *fakeClient) Data(m []DataMessage)  { c.mu.Lock(); c.data = append(c.data, m...); c.mu.Unlock() }
-func (c *fakeClient) End(status int)        { c.mu.Lock(); c.status = status; c.mu.Unlock() }
+func (c *fakeClient) Presence(e []Presence) {
+	c.mu.Lock()
+	c.presence = append(c.presence, e...)
+	c.mu.Unlock()
+}
+func (c *fakeClient) Index(Index)          {}
+func (c *fakeClient) Data(m []DataMessage) { c.mu.Lock(); c.data = append(c.data, m...); c.mu.Unlock() }
+func (c *fakeClient) End(status int)       { c.mu.Lock(); c.status = status; c.mu.Unlock() }
 func (c *fakeClient) Close(code int, _ string) {
 	c.mu.Lock()
 	c.closed = code
