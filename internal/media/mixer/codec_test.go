@@ -1,0 +1,120 @@
+package mixer
+
+import (
+	"math"
+	"testing"
+)
+
+// roundTrip encodes frames of a tone and decodes them again, returning the
+// decoded PCM after the first second (the codec settles).
+func roundTrip(t testing.TB, codec Codec, freq float64, frames int) []float32 {
+	t.Helper()
+	enc, err := codec.NewEncoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := codec.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	packet := make([]byte, MaxOpusPacketBytes)
+	pcm := make([]float32, MaxPacketSamples)
+	var out []float32
+	for f := range frames {
+		n, err := enc.Encode(sine(freq, 0.3, f*FrameSamples, FrameSamples), packet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := dec.Decode(packet[:n], pcm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, pcm[:m]...)
+	}
+	return out
+}
+
+func TestGopusRoundTripQuality(t *testing.T) {
+	for _, freq := range []float64{440, 660, 1000} {
+		out := roundTrip(t, GopusCodec{}, freq, 50+(1<<15)/FrameSamples+1)
+		p := spectrum(out[SampleRate : SampleRate+1<<15])
+		got := peakHz(p)
+		if math.Abs(got-freq) > 2*binHz(p) {
+			t.Errorf("%v Hz tone decoded with its peak at %.1f Hz", freq, got)
+		}
+		snr := toneDB(p, 4, freq)
+		t.Logf("%v Hz: peak %.1f Hz, tone %.1f dB above noise+distortion", freq, got, snr)
+		if snr < 20 {
+			t.Errorf("%v Hz: tone only %.1f dB above the rest", freq, snr)
+		}
+	}
+}
+
+func TestSilenceFrameDecodesToSilence(t *testing.T) {
+	dec, err := GopusCodec{}.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]float32, MaxPacketSamples)
+	for range 5 {
+		n, err := dec.Decode(SilenceFrame, pcm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != FrameSamples {
+			t.Fatalf("silence frame decoded to %d samples, want %d", n, FrameSamples)
+		}
+		for i, s := range pcm[:n] {
+			if s != 0 {
+				t.Fatalf("sample %d = %v, want 0", i, s)
+			}
+		}
+	}
+}
+
+func BenchmarkGopusEncode(b *testing.B) {
+	enc, err := GopusCodec{}.NewEncoder()
+	if err != nil {
+		b.Fatal(err)
+	}
+	frames := make([][]float32, 50)
+	for i := range frames {
+		frames[i] = sine(440, 0.3, i*FrameSamples, FrameSamples)
+	}
+	packet := make([]byte, MaxOpusPacketBytes)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := enc.Encode(frames[i%len(frames)], packet); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(FrameDuration.Nanoseconds())*100, "%core/stream")
+}
+
+func BenchmarkGopusDecode(b *testing.B) {
+	enc, err := GopusCodec{}.NewEncoder()
+	if err != nil {
+		b.Fatal(err)
+	}
+	packets := make([][]byte, 50)
+	for i := range packets {
+		buf := make([]byte, MaxOpusPacketBytes)
+		n, err := enc.Encode(sine(440, 0.3, i*FrameSamples, FrameSamples), buf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		packets[i] = buf[:n]
+	}
+	dec, err := GopusCodec{}.NewDecoder()
+	if err != nil {
+		b.Fatal(err)
+	}
+	pcm := make([]float32, MaxPacketSamples)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := dec.Decode(packets[i%len(packets)], pcm); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(FrameDuration.Nanoseconds())*100, "%core/stream")
+}
