@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 )
@@ -139,8 +140,13 @@ func (c *collector) sink(f Frame) {
 // receiver's goroutine).
 func (c *collector) wait(t testing.TB, n int) {
 	t.Helper()
-	for range n {
-		<-c.got
+	timeout := time.After(10 * time.Second)
+	for i := range n {
+		select {
+		case <-c.got:
+		case <-timeout:
+			t.Fatalf("only %d of %d frames arrived", i, n)
+		}
 	}
 }
 
