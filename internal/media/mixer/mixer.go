@@ -169,6 +169,7 @@ type tickState struct {
 	encoders     map[string]*mixEncoder
 	mixes        map[uint64]*mixResult
 	sum          []float32
+	packet       []byte // encoder output, copied out
 	keyBuilder   strings.Builder
 }
 
@@ -205,6 +206,7 @@ func New(cfg Config) (*Mixer, error) {
 			encoders: map[string]*mixEncoder{},
 			mixes:    map[uint64]*mixResult{},
 			sum:      make([]float32, FrameSamples),
+			packet:   make([]byte, MaxOpusPacketBytes),
 		},
 	}, nil
 }
@@ -454,13 +456,12 @@ func (m *Mixer) encodeMix(now uint64, mask uint64) *mixResult {
 		m.encoders[key] = e
 	}
 	e.lastUsed = now
-	buf := make([]byte, MaxOpusPacketBytes)
-	n, err := e.enc.Encode(m.sum, buf)
+	n, err := e.enc.Encode(m.sum, m.packet)
 	if err != nil {
 		return &mixResult{err: err}
 	}
-	// A fresh slice per tick: receivers' goroutines may still read the last one.
-	return &mixResult{payload: slices.Clip(buf[:n])}
+	// A fresh copy per tick: receivers' goroutines may still read the last one.
+	return &mixResult{payload: slices.Clone(m.packet[:n])}
 }
 
 // softClip keeps a sum of voices inside [-1, 1]: linear up to the knee, then
