@@ -27,7 +27,7 @@ func fuzzSeeds(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{0x90, 111, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xbe, 0xde, 0, 1, 0x10, 0xff, 0, 0, 0xfc})
 	f.Add(SilenceFrame)
-	f.Add([]byte{0x03, 0xff})           // code 3, no count byte
+	f.Add([]byte{0x03, 0xff})             // code 3, no count byte
 	f.Add([]byte{0x0b, 0x81, 0xff, 0x7f}) // code 3 with a bad padding length
 }
 
