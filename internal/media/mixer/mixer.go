@@ -379,13 +379,19 @@ func (m *Mixer) mixTick(now uint64, routing *Routing) {
 			s.stopDecoding()
 		}
 	}
-	// The loudest MaxSpeakers; the sort is stable, so ties keep the session order.
-	slices.SortStableFunc(m.speakers, func(a, b *Sender) int { return cmp.Compare(a.curLevel, b.curLevel) })
+	// The loudest MaxSpeakers. Last tick's speakers get a head start, so
+	// two voices near the cut do not swap places (and decoders) every tick;
+	// the sort is stable, so ties keep the session order.
+	slices.SortStableFunc(m.speakers, func(a, b *Sender) int { return cmp.Compare(a.rank(), b.rank()) })
 	for _, s := range m.speakers[min(len(m.speakers), m.cfg.MaxSpeakers):] {
 		s.stopDecoding()
 	}
 	m.speakers = m.speakers[:min(len(m.speakers), m.cfg.MaxSpeakers)]
+	for _, s := range m.senderList {
+		s.speaking = false
+	}
 	for _, s := range m.speakers {
+		s.speaking = true
 		if !s.decoded {
 			s.decodeTick(m.cfg.Codec)
 		}
@@ -556,6 +562,7 @@ type Sender struct {
 	curNext    []byte // for popLost: the next packet, for FEC
 	curLevel   uint8
 	audibleAt  uint64
+	speaking   bool // in the last tick's mix
 	dec        Decoder
 	decoding   bool // the decoder followed the last tick
 	decoded    bool // this tick's frame is in fifo
@@ -768,6 +775,15 @@ func (s *Sender) decodeOne(res popResult, payload, next []byte) {
 
 // pcm is this tick's decoded frame.
 func (s *Sender) pcm() []float32 { return s.fifo[:FrameSamples] }
+
+// rank orders speakers, loudest first: the level, less switchMarginDB for a
+// sender already in the mix.
+func (s *Sender) rank() int {
+	if s.speaking {
+		return int(s.curLevel) - switchMarginDB
+	}
+	return int(s.curLevel)
+}
 
 // stopDecoding notes that the sender is not in this tick's mix. Unless its
 // frame was decoded anyway (to measure its level), the decoder loses track

@@ -490,3 +490,57 @@ func TestConcurrentMembership(t *testing.T) {
 		})
 	}
 }
+
+// TestSpeakersDoNotFlap: a voice that is now a little louder, now a little
+// quieter than the last one in the mix does not take its place tick by tick.
+func TestSpeakersDoNotFlap(t *testing.T) {
+	m := newMixer(t, Config{Codec: newPCMCodec(), MaxSpeakers: 2})
+	ids := []string{"a", "b", "c"}
+	freqs := []float64{440, 660, 880}
+	amps := []float64{0.5, 0.2, 0.2}
+	var senders []*Sender
+	var talkers []*talker
+	for i, id := range ids {
+		senders = append(senders, m.AddSender(id, id, 1))
+		talkers = append(talkers, newTalker(t, freqs[i], amps[i], false, 1))
+	}
+	bob := newCollector()
+	m.AddReceiver("bob", "bob", bob.sink)
+	for i := range 60 {
+		// c wobbles ±2 dB around b's level.
+		talkers[2].amp = 0.2 * math.Pow(10, float64(2*(i%2)-1)*2/20.0)
+		for k, s := range senders {
+			_ = s.WriteRTP(talkers[k].next())
+		}
+		m.Tick()
+	}
+	bob.wait(t, 60)
+	pcm := decodePCM16(t, bob.snapshot())
+	p := spectrum(pcm[len(pcm)-1<<14:])
+	if db := relativeDB(p, 880, 4); db > -40 {
+		t.Errorf("c (880 Hz) at %.1f dB: it kept swapping places with b", db)
+	}
+	if db := relativeDB(p, 660, 4); db < -15 {
+		t.Errorf("b (660 Hz) at %.1f dB, want it kept in the mix", db)
+	}
+}
+
+// TestForwardExcludesOwner: forwarding never sends an attendee her own
+// content share's audio.
+func TestForwardExcludesOwner(t *testing.T) {
+	m := newMixer(t, Config{Mode: ModeForward})
+	content, bob := m.AddSender("alice#content", "alice", 1), m.AddSender("bob", "bob", 1)
+	contentTone, bobTone := newTalker(t, 440, 0.8, false, 1), newTalker(t, 660, 0.05, false, 1)
+	alice := newCollector()
+	m.AddReceiver("alice", "alice", alice.sink)
+	for range 20 {
+		_ = content.WriteRTP(contentTone.next())
+		_ = bob.WriteRTP(bobTone.next())
+		m.Tick()
+	}
+	alice.wait(t, 20)
+	pcm := decodePCM16(t, alice.snapshot()[5:])
+	if f := peakHz(spectrum(pcm[:1<<13])); math.Abs(f-660) > 20 {
+		t.Errorf("alice hears %.0f Hz, want bob's 660 Hz (never her own, louder, content audio)", f)
+	}
+}
