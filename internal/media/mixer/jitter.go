@@ -84,9 +84,10 @@ func (j *jitterBuffer) push(seq uint16, payload []byte, level int8) bool {
 type popResult int
 
 const (
-	popNothing popResult = iota // not playing: the sender is silent
-	popPacket                   // a packet in order
-	popLost                     // the packet is lost: conceal (fec may hold the next one)
+	popNothing  popResult = iota // not playing: the sender is silent
+	popPacket                    // a packet in order
+	popLost                      // the packet is lost: conceal (fec may hold the next one)
+	popBuffered                  // not popped: audio decoded earlier covers this tick (Sender only)
 )
 
 // pop returns what to play this tick. For popLost, payload is the following

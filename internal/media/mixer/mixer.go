@@ -689,8 +689,13 @@ func (s *Sender) markClosed() {
 	s.mu.Unlock()
 }
 
-// popTick takes this tick's packet from the jitter buffer.
+// popTick takes this tick's packet from the jitter buffer, unless a packet
+// longer than 20 ms left enough decoded audio for this tick too.
 func (s *Sender) popTick() {
+	if s.decoding && len(s.fifo) >= 2*FrameSamples {
+		s.cur, s.curPayload, s.curNext, s.decoded = popBuffered, nil, nil, false
+		return
+	}
 	s.mu.Lock()
 	res, payload, level := s.jb.pop()
 	s.mu.Unlock()

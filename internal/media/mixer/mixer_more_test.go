@@ -544,3 +544,36 @@ func TestForwardExcludesOwner(t *testing.T) {
 		t.Errorf("alice hears %.0f Hz, want bob's 660 Hz (never her own, louder, content audio)", f)
 	}
 }
+
+// TestLongPackets: a sender using 40 ms packets plays at the right speed:
+// each packet covers two ticks.
+func TestLongPackets(t *testing.T) {
+	m := newMixer(t, Config{Codec: newPCMCodec()})
+	alice := m.AddSender("alice", "alice", 0)
+	bob := newCollector()
+	m.AddReceiver("bob", "bob", bob.sink)
+	const ticks = 60
+	seq := uint16(0)
+	for i := range ticks {
+		if i%2 == 0 {
+			pcm := sine(440, 0.3, i*FrameSamples, 2*FrameSamples)
+			p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(i * FrameSamples)}, Payload: pcm16Frame(pcm)}
+			seq++
+			if err := alice.WriteRTP(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m.Tick()
+	}
+	bob.wait(t, ticks)
+	pcm := decodePCM16(t, bob.snapshot())
+	block := pcm[len(pcm)-1<<14:]
+	for f := 0; f+FrameSamples <= len(block); f += FrameSamples {
+		if lvl := rmsLevel(block[f : f+FrameSamples]); lvl > 15 {
+			t.Fatalf("frame %d is quiet (−%d dBov): packets played at the wrong rate", f/FrameSamples, lvl)
+		}
+	}
+	if snr := toneDB(spectrum(block), 4, 440); snr < 40 {
+		t.Errorf("tone %.1f dB above the rest, want a clean continuous sine", snr)
+	}
+}
