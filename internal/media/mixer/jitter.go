@@ -15,6 +15,7 @@ type jitterBuffer struct {
 	misses  int    // consecutive ticks with nothing to play
 
 	dropped uint64 // late, duplicate or pushed out
+	lost    uint64 // sequence numbers played as lost (never arrived in time)
 }
 
 type jitterSlot struct {
@@ -126,6 +127,7 @@ func (j *jitterBuffer) pop() (res popResult, payload []byte, level int8) {
 	}
 	lostSeq := j.next
 	j.next++
+	j.lost++
 	if p, ok := j.peek(lostSeq + 1); ok {
 		return popLost, p.payload, -1
 	}

@@ -16,6 +16,10 @@ import (
 	"github.com/pion/rtp"
 )
 
+// OwnerOf is the owner of a signaling session: the attendee id, without the
+// "#content" suffix of a content-share session.
+func OwnerOf(session string) string { return strings.TrimSuffix(session, "#content") }
+
 // Mode chooses how receivers' streams are made.
 type Mode int
 
@@ -135,6 +139,19 @@ type Frame struct {
 	SequenceNumber uint16
 	Timestamp      uint32
 	Skipped        uint16
+}
+
+// OpusPayloadType is the payload type Chrome offers for Opus; pion's
+// TrackLocalStaticRTP rewrites it (and the SSRC) to what was negotiated.
+const OpusPayloadType = 111
+
+// Packet is the frame as an RTP packet for pion's TrackLocalStaticRTP.WriteRTP,
+// which fills in the SSRC and the negotiated payload type.
+func (f Frame) Packet() *rtp.Packet {
+	return &rtp.Packet{
+		Header:  rtp.Header{Version: 2, PayloadType: OpusPayloadType, SequenceNumber: f.SequenceNumber, Timestamp: f.Timestamp},
+		Payload: f.Payload,
+	}
 }
 
 // Level is a sender's recent loudness as an RFC 6464 level: −dBov, 0 the
@@ -659,17 +676,20 @@ func (s *Sender) Level() uint8 {
 func (s *Sender) Session() string { return s.session }
 func (s *Sender) Owner() string   { return s.owner }
 
-// SenderStats counts what happened to a sender's packets.
+// SenderStats counts what happened to a sender's packets since it was added.
 type SenderStats struct {
-	Received, Rejected, Dropped uint64
+	Received uint64 // well-formed packets written
+	Rejected uint64 // malformed, empty or oversized
+	Dropped  uint64 // late, duplicate or over the jitter buffer's capacity
+	Lost     uint64 // never arrived in time: concealed (a measure of uplink loss)
 }
 
-// Stats reports packets received, rejected as malformed and dropped by the
-// jitter buffer (late, duplicate, overflow).
+// Stats reports the sender's counters; Lost/(Received+Lost) over an interval
+// is its uplink loss, for signal strength.
 func (s *Sender) Stats() SenderStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return SenderStats{Received: s.received, Rejected: s.rejected, Dropped: s.jb.dropped}
+	return SenderStats{Received: s.received, Rejected: s.rejected, Dropped: s.jb.dropped, Lost: s.jb.lost}
 }
 
 // Close takes the sender out of every mix from the next tick on.

@@ -68,6 +68,9 @@ func TestLossConcealment(t *testing.T) {
 		if got := codec.concealed.Load(); got < 4 || got > 6 {
 			t.Errorf("concealed %d frames, want 5 (one per lost packet)", got)
 		}
+		if st := alice.Stats(); st.Lost != 4 && st.Lost != 5 || st.Received != 45 {
+			t.Errorf("stats %+v, want 45 received and 4 or 5 lost (the last may still be pending)", st)
+		}
 	})
 }
 
@@ -226,6 +229,16 @@ func TestSequenceContinuity(t *testing.T) {
 		}
 		if frames[i].Duration != FrameDuration {
 			t.Fatalf("duration %v", frames[i].Duration)
+		}
+		p := frames[i].Packet()
+		raw, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back rtp.Packet
+		if err := back.Unmarshal(raw); err != nil || back.SequenceNumber != frames[i].SequenceNumber ||
+			back.Timestamp != frames[i].Timestamp || string(back.Payload) != string(frames[i].Payload) {
+			t.Fatalf("frame %d as RTP: %v %+v", i, err, back.Header)
 		}
 	}
 }
@@ -575,5 +588,13 @@ func TestLongPackets(t *testing.T) {
 	}
 	if snr := toneDB(spectrum(block), 4, 440); snr < 40 {
 		t.Errorf("tone %.1f dB above the rest, want a clean continuous sine", snr)
+	}
+}
+
+func TestOwnerOf(t *testing.T) {
+	for in, want := range map[string]string{"a1": "a1", "a1#content": "a1", "": "", "#content": ""} {
+		if got := OwnerOf(in); got != want {
+			t.Errorf("OwnerOf(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
