@@ -404,6 +404,9 @@ func (m *Mixer) mixTick(now uint64, routing *Routing) {
 		s.stopDecoding()
 	}
 	m.speakers = m.speakers[:min(len(m.speakers), m.cfg.MaxSpeakers)]
+	// Back in session order: the encoder key lists who is left out, and
+	// must not change when two speakers swap loudness.
+	slices.SortFunc(m.speakers, func(a, b *Sender) int { return strings.Compare(a.session, b.session) })
 	for _, s := range m.senderList {
 		s.speaking = false
 	}

@@ -3,7 +3,9 @@ package mixer
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -596,5 +598,33 @@ func TestOwnerOf(t *testing.T) {
 		if got := OwnerOf(in); got != want {
 			t.Errorf("OwnerOf(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestEncoderPerExclusion: one encoder per "who is left out", stable while
+// the speakers' loudness changes order, so each stream stays one Opus stream.
+func TestEncoderPerExclusion(t *testing.T) {
+	m := newMixer(t, Config{Codec: newPCMCodec()})
+	a, ac, b := m.AddSender("a", "a", 1), m.AddSender("a#content", "a", 1), m.AddSender("b", "b", 1)
+	ta, tac, tb := newTalker(t, 440, 0.1, false, 1), newTalker(t, 550, 0.5, false, 1), newTalker(t, 660, 0.3, false, 1)
+	for _, id := range []string{"a", "b", "listener"} {
+		m.AddReceiver(id, id, func(Frame) {})
+	}
+	seen := map[string]bool{}
+	for i := range 40 {
+		if i == 20 {
+			ta.amp, tac.amp = 0.5, 0.1 // a's voice becomes louder than her content
+		}
+		_ = a.WriteRTP(ta.next())
+		_ = ac.WriteRTP(tac.next())
+		_ = b.WriteRTP(tb.next())
+		m.Tick()
+		for k := range m.encoders {
+			seen[k] = true
+		}
+	}
+	want := map[string]bool{"": true, "a\x00a#content\x00": true, "b\x00": true}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("encoders %q, want %q", slices.Collect(maps.Keys(seen)), slices.Collect(maps.Keys(want)))
 	}
 }
