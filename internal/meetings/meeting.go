@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -89,6 +90,7 @@ func (s *Service) createMeeting(ctx context.Context, op string, in CreateMeeting
 		return nil, err
 	}
 	rec := MeetingRecord{
+		MediaURL:          s.cfg.MediaBaseURL.String(),
 		ID:                id,
 		Account:           s.cfg.Account,
 		ARN:               meetingARN(in.MediaRegion, s.cfg.Account, id),
@@ -117,11 +119,11 @@ func (s *Service) createMeeting(ctx context.Context, op string, in CreateMeeting
 		}
 		return err
 	}
-	err = s.store.Update(ctx, write)
+	err = s.update(ctx, write)
 	if errors.Is(err, ErrDuplicate) {
 		// Another node stored the same ClientRequestToken at the same moment
 		// (D14): run again, which now replays its meeting or conflicts.
-		err = s.store.Update(ctx, write)
+		err = s.update(ctx, write)
 	}
 	if err != nil {
 		return nil, err
@@ -260,25 +262,31 @@ func (s *Service) GetMeeting(ctx context.Context, meetingID string) (*Meeting, e
 // DeleteMeeting deletes a meeting with its attendees and tags, and the
 // meetings that replicate it (D17, D20).
 func (s *Service) DeleteMeeting(ctx context.Context, meetingID string) error {
-	return s.store.Update(ctx, func(tx Tx) error {
+	return s.update(ctx, func(tx Tx) error {
 		m, err := s.lockLiveMeeting(ctx, tx, meetingID)
 		if err != nil {
 			return err
 		}
-		replicas, err := tx.Replicas(ctx, m.ID)
-		if err != nil {
+		return s.removeMeeting(ctx, tx, m.ID, EventMeetingDeleted)
+	})
+}
+
+// removeMeeting deletes a locked meeting and its replicas (D17), recording
+// eventType for each.
+func (s *Service) removeMeeting(ctx context.Context, tx Tx, id, eventType string) error {
+	replicas, err := tx.Replicas(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, id := range append(replicas, id) {
+		if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, ErrNoRecord) {
 			return err
 		}
-		for _, id := range append(replicas, m.ID) {
-			if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, ErrNoRecord) {
-				return err
-			}
-			if err := s.record(ctx, tx, id, EventMeetingDeleted, "", nil); err != nil {
-				return err
-			}
+		if err := s.record(ctx, tx, id, eventType, "", nil); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // meetingView turns a stored meeting into the API shape.
@@ -292,7 +300,7 @@ func (s *Service) meetingView(m *MeetingRecord) Meeting {
 		f := m.Features
 		features = &f
 	}
-	placement := s.mediaPlacement(m.ID)
+	placement := s.mediaPlacement(m)
 	return Meeting{
 		MeetingId:         m.ID,
 		MeetingHostId:     m.MeetingHostID,
@@ -306,11 +314,17 @@ func (s *Service) meetingView(m *MeetingRecord) Meeting {
 	}
 }
 
-// mediaPlacement derives a meeting's endpoints from the public base URL, so
-// that real-time endpoints can live on this server (api-reference.md §5 for
+// mediaPlacement derives a meeting's endpoints from the media base URL of
+// the node it is placed on, so that its sessions go to that node (api-reference.md §5 for
 // the real service's shapes).
-func (s *Service) mediaPlacement(meetingID string) MediaPlacement {
-	base := s.cfg.PublicBaseURL
+func (s *Service) mediaPlacement(m *MeetingRecord) MediaPlacement {
+	meetingID := m.ID
+	base := s.cfg.MediaBaseURL
+	if m.MediaURL != "" && m.MediaURL != base.String() {
+		if u, err := url.Parse(m.MediaURL); err == nil {
+			base = u // placed on another node
+		}
+	}
 	prefix := strings.TrimSuffix(base.Path, "/") + "/carillon"
 	ws := "ws"
 	if base.Scheme == "https" {

@@ -20,6 +20,10 @@ type Config struct {
 	// PublicBaseURL is where clients reach this server; MediaPlacement URLs
 	// are derived from it.
 	PublicBaseURL *url.URL
+	// MediaBaseURL is where clients reach this node's media plane; the
+	// meetings this node creates are placed on it (their MediaPlacement
+	// URLs). Nil means PublicBaseURL.
+	MediaBaseURL *url.URL
 	// MaxMeetingDuration ends a meeting this long after its creation (D20).
 	// Zero means 24 hours.
 	MaxMeetingDuration time.Duration
@@ -40,8 +44,9 @@ type Config struct {
 
 // Service implements the operations of the API on top of a Store.
 type Service struct {
-	store Store
-	cfg   Config
+	store    Store
+	cfg      Config
+	watchers watchers
 }
 
 // NewService returns a Service over store.
@@ -60,6 +65,9 @@ func NewService(store Store, cfg Config) *Service {
 	}
 	if cfg.PublicBaseURL == nil {
 		cfg.PublicBaseURL = &url.URL{Scheme: "http", Host: "127.0.0.1:8080"}
+	}
+	if cfg.MediaBaseURL == nil {
+		cfg.MediaBaseURL = cfg.PublicBaseURL
 	}
 	return &Service{store: store, cfg: cfg}
 }
@@ -139,7 +147,7 @@ func attendeeView(m *MeetingRecord, a *AttendeeRecord) Attendee {
 // every operation; this only reclaims their storage.
 func (s *Service) SweepExpired(ctx context.Context, limit int) (int, error) {
 	var n int
-	err := s.store.Update(ctx, func(tx Tx) error {
+	err := s.update(ctx, func(tx Tx) error {
 		n = 0
 		ids, err := tx.ExpiredMeetings(ctx, s.now().Add(-s.cfg.MaxMeetingDuration), limit)
 		if err != nil {
