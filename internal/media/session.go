@@ -34,9 +34,9 @@ type Session struct {
 	subs    map[string]*subscription              // received video m-lines by mid
 	groupID uint32                                // guarded by room.mu
 
-	published atomic.Pointer[videoSource] // the video this session publishes
-	audioIn   atomic.Pointer[mixer.Sender]  // what it says, into the mix
-	audioOut  *mixer.Receiver               // what it hears; guarded by mu
+	published atomic.Pointer[videoSource]  // the video this session publishes
+	audioIn   atomic.Pointer[mixer.Sender] // what it says, into the mix
+	audioOut  *mixer.Receiver              // what it hears; guarded by mu
 }
 
 // AttendeeID is the id the session is announced with (<id>#content for a
