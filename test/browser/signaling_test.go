@@ -205,14 +205,15 @@ func TestRefusedJoinIsNotRetried(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		j    joinInfo
-		// Carillon closes a refused credential with 4403, which the SDK maps
-		// to SignalingBadRequest; an AUDIO_STATUS 403 would give
-		// AudioAuthenticationRejected. Both are terminal.
-		want []string
+		// Carillon accepts the upgrade and closes a refused credential with
+		// 4403, which the SDK maps to SignalingBadRequest, and an ended
+		// meeting with 4410, MeetingEnded. Both are terminal.
+		want      string
+		closeCode int
 	}{
-		{"deleted attendee", deleted, []string{"SignalingBadRequest", "AudioAuthenticationRejected"}},
-		{"forged token", forged, []string{"SignalingBadRequest", "AudioAuthenticationRejected"}},
-		{"deleted meeting", late, []string{"MeetingEnded"}},
+		{"deleted attendee", deleted, "SignalingBadRequest", 4403},
+		{"forged token", forged, "SignalingBadRequest", 4403},
+		{"deleted meeting", late, "MeetingEnded", 4410},
 	} {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
 			p.t = t
@@ -222,8 +223,11 @@ func TestRefusedJoinIsNotRetried(t *testing.T) {
 			stop := p.waitFor(5*time.Second, "audioVideoDidStop", isStop)
 			took := time.Duration(stop.T-called.T) * time.Millisecond
 			t.Logf("%s: audioVideoDidStop(%s) %v after start()", c.name, stop.Name, took)
-			if !contains(c.want, stop.Name) {
-				t.Errorf("audioVideoDidStop(%s), want one of %v", stop.Name, c.want)
+			if stop.Name != c.want {
+				t.Errorf("audioVideoDidStop(%s), want %s", stop.Name, c.want)
+			}
+			if closed, ok := p.find(isType("websocketClose")); !ok || closed.Code != c.closeCode {
+				t.Errorf("the signaling WebSocket closed with %d (%q), want %d", closed.Code, closed.Reason, c.closeCode)
 			}
 			if !stop.Terminal {
 				t.Errorf("%s is not terminal: the SDK would retry", stop.Name)
@@ -262,6 +266,69 @@ func TestAnotherDeviceReplacesSession(t *testing.T) {
 	}
 }
 
+// TestDataMessages: a data message reaches the other attendees with its
+// sender's ids, not throttled, is not echoed to its sender, and reaches a
+// later joiner while its lifetime lasts.
+func TestDataMessages(t *testing.T) {
+	h := needBrowser(t)
+	s := startServer(t)
+	m := s.createMeeting(t)
+	alice := s.createAttendee(t, m, "ext-alice")
+	bob := s.createAttendee(t, m, "ext-bob")
+	carol := s.createAttendee(t, m, "ext-carol")
+	ps := h.newPages(t, "alice", "bob", "carol")
+	pa, pb, pc := ps[0], ps[1], ps[2]
+	topics := []string{"chat"}
+	pa.join(alice, joinOptions{DataTopics: topics})
+	pb.join(bob, joinOptions{DataTopics: topics})
+	pa.joined()
+	pb.joined()
+
+	pa.mustEval(`window.carillon.sendData("chat", "hello from alice", 60000)`, nil)
+	isHello := func(e event) bool { return e.Type == "dataMessage" && e.Text == "hello from alice" }
+	got := pb.waitFor(3*time.Second, "alice's message", isHello)
+	if got.Topic != "chat" || got.SenderAttendeeID != alice.attendeeID() || got.SenderExternalUserID != "ext-alice" || got.Throttled || got.TimestampMs <= 0 {
+		t.Errorf("bob got %s; want topic chat, sender %s/ext-alice, not throttled, a timestamp", got, alice.attendeeID())
+	}
+
+	pc.join(carol, joinOptions{DataTopics: topics})
+	pc.joined()
+	late := pc.waitFor(3*time.Second, "alice's message, kept for a late joiner", isHello)
+	if late.SenderAttendeeID != alice.attendeeID() {
+		t.Errorf("carol got %s; want sender %s", late, alice.attendeeID())
+	}
+	pa.poll()
+	if e, ok := pa.find(isHello); ok {
+		t.Errorf("alice's own message was echoed to her: %s", e)
+	}
+}
+
+// TestMuteSeen: when Alice mutes herself, Bob's volume indicator for her
+// reports muted, and unmuted again after she unmutes.
+func TestMuteSeen(t *testing.T) {
+	h := needBrowser(t)
+	s := startServer(t)
+	m := s.createMeeting(t)
+	alice := s.createAttendee(t, m, "ext-alice")
+	bob := s.createAttendee(t, m, "ext-bob")
+	pa, pb := two(h.newPages(t, "alice", "bob"))
+	pa.join(alice, joinOptions{})
+	pb.join(bob, joinOptions{})
+	pa.joined()
+	pb.joined()
+	pb.waitFor(5*time.Second, "alice's presence", isPresence(alice.attendeeID(), true))
+
+	mutedIs := func(want bool) func(event) bool {
+		return func(e event) bool {
+			return e.Type == "volume" && e.AttendeeID == alice.attendeeID() && e.Muted != nil && *e.Muted == want
+		}
+	}
+	pa.mustEval("window.carillon.mute()", nil)
+	muted := pb.waitFor(2*time.Second, "alice muted", mutedIs(true))
+	pa.mustEval("window.carillon.unmute()", nil)
+	pb.waitFor(2*time.Second, "alice unmuted", func(e event) bool { return mutedIs(false)(e) && e.T > muted.T })
+}
+
 // noReconnect fails the test if p's page opens another signaling WebSocket
 // within d after its session stopped.
 func noReconnect(t *testing.T, p *page, d time.Duration) {
@@ -275,15 +342,6 @@ func noReconnect(t *testing.T, p *page, d time.Duration) {
 	if ws := p.all(isType("websocket")); len(ws) != 1 {
 		t.Errorf("%s: %d signaling WebSockets in all, want 1", p.name, len(ws))
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func two(p []*page) (*page, *page) { return p[0], p[1] }
