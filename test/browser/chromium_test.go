@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -51,6 +52,9 @@ type harness struct {
 	browser *chromium
 	pageURL string
 	verbose bool
+
+	mu   sync.Mutex
+	idle []*tab
 }
 
 // TestMain stops the shared Chromium after the last test.
@@ -111,6 +115,8 @@ func newHarness() (*harness, error) {
 	})
 	mux.HandleFunc("GET /bundle.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		// Cacheable, so that a reused tab also reuses V8's compiled code.
+		w.Header().Set("Cache-Control", "max-age=3600")
 		w.Write(bundle)
 	})
 	// The page server lives as long as the test binary; httptest binds it to
@@ -240,14 +246,16 @@ func (c *chromium) kill() {
 }
 
 // page is one attendee: a tab in a browser context of its own (own
-// storage, own media devices and permissions), in the Chromium the test
+// storage, cache, media devices and permissions), in the Chromium the test
 // binary shares. Separate contexts isolate attendees as separate users are
 // isolated, and sharing one process saves a Chromium start (2–5 s on 2
 // busy cores) per attendee; each tab opens the fake camera for itself.
+// Within a test no two pages share a tab; across tests tabs are reused.
 type page struct {
 	t    *testing.T
 	name string
 	h    *harness
+	tab  *tab
 	ctx  context.Context // the tab's chromedp context
 
 	mu      sync.Mutex
@@ -278,11 +286,12 @@ func (h *harness) newPages(t *testing.T, names ...string) []*page {
 	}
 	wg.Wait()
 	for _, p := range pages {
-		if p.ctx != nil {
+		if p.tab != nil {
 			t.Cleanup(func() {
 				if t.Failed() {
 					p.dump()
 				}
+				h.release(p)
 			})
 		}
 	}
@@ -294,21 +303,73 @@ func (h *harness) newPages(t *testing.T, names ...string) []*page {
 	return pages
 }
 
-// open creates p's tab and loads the harness page in it.
+// tab is an open tab in a browser context of its own. Tabs outlive tests:
+// a test's pages go back to the harness when it ends, and the next test
+// only pays for a page load (with the bundle in the context's cache).
+type tab struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	current atomic.Pointer[page] // the page the tab's events belong to
+}
+
+// takeTab reuses an idle tab, or opens one.
+func (h *harness) takeTab() (*tab, bool, error) {
+	h.mu.Lock()
+	if n := len(h.idle); n > 0 {
+		tb := h.idle[n-1]
+		h.idle = h.idle[:n-1]
+		h.mu.Unlock()
+		return tb, true, nil
+	}
+	h.mu.Unlock()
+	tb := &tab{}
+	ctx, cancel := chromedp.NewContext(h.browser.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(func(ev any) {
+		if p := tb.current.Load(); p != nil {
+			p.onEvent(ev)
+		}
+	}))
+	// As for the browser: the first action opens the tab for ctx's life.
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		return nil, false, fmt.Errorf("opening a tab: %w", err)
+	}
+	tb.ctx, tb.cancel = ctx, cancel
+	return tb, false, nil
+}
+
+// release ends p's session by leaving the page, and keeps its tab for the
+// next test; a tab that does not answer is closed instead.
+func (h *harness) release(p *page) {
+	tb := p.tab
+	tb.current.Store(nil)
+	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		tb.cancel()
+		return
+	}
+	h.mu.Lock()
+	h.idle = append(h.idle, tb)
+	h.mu.Unlock()
+}
+
+// open gives p a tab and loads the harness page in it.
 func (p *page) open() error {
 	started := time.Now()
-	tabCtx, cancelTab := chromedp.NewContext(p.h.browser.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(p.onEvent))
-	p.t.Cleanup(cancelTab)
-	// As for the browser: the first action opens the tab for tabCtx's life.
-	if err := chromedp.Do(tabCtx); err != nil {
-		return fmt.Errorf("%s: opening a tab: %w", p.name, err)
+	tb, reused, err := p.h.takeTab()
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.name, err)
 	}
-	p.ctx = tabCtx
-	opened := time.Since(started)
+	p.tab, p.ctx = tb, tb.ctx
+	tb.current.Store(p)
 	if err := p.load(); err != nil {
 		return err
 	}
-	p.t.Logf("%s: page ready in %v (tab %v)", p.name, time.Since(started).Round(time.Millisecond), opened.Round(time.Millisecond))
+	how := "new tab"
+	if reused {
+		how = "reused tab"
+	}
+	p.t.Logf("%s: page ready in %v (%s)", p.name, time.Since(started).Round(time.Millisecond), how)
 	return nil
 }
 
@@ -322,8 +383,8 @@ func (p *page) load() error {
 	p.mu.Lock()
 	p.events = nil
 	p.mu.Unlock()
-	if _, ok := p.tryWaitFor(10*time.Second, isType("pageReady")); !ok {
-		return fmt.Errorf("%s: the harness page did not load in 10s", p.name)
+	if _, ok := p.tryWaitFor(30*time.Second, isType("pageReady")); !ok {
+		return fmt.Errorf("%s: the harness page did not load in 30s", p.name)
 	}
 	return nil
 }

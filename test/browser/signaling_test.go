@@ -8,23 +8,36 @@ import (
 
 // The join and the meeting's life, as the unmodified SDK sees them (issue 10).
 
-// startWithin is how long the SDK may take from start() to audioVideoDidStart.
-const startWithin = 5 * time.Second
+// startWithin is how long the SDK may take from start() to
+// audioVideoDidStart in the tests that measure the join (issue 10 asks for
+// 5 s); the other tests only need the session up, within the SDK's own
+// 15 s connection timeout, so that a loaded machine does not fail them.
+const (
+	startWithin    = 5 * time.Second
+	sdkConnTimeout = 15 * time.Second
+)
 
-// joined waits until p's session has started, within startWithin of the
-// start() call as the page measured it, and returns the time it took.
+// joined waits until p's session has started and returns how long it took
+// from the start() call, as the page measured it.
 func (p *page) joined() time.Duration {
 	p.t.Helper()
-	started := p.waitFor(startWithin+5*time.Second, "audioVideoDidStart", func(e event) bool {
+	started := p.waitFor(sdkConnTimeout+2*time.Second, "audioVideoDidStart", func(e event) bool {
 		return e.Type == "audioVideoDidStart" || isStop(e)
 	})
 	if started.Type != "audioVideoDidStart" {
 		p.t.Fatalf("%s: the session stopped before it started: %s", p.name, started)
 	}
 	called, _ := p.find(isType("startCalled"))
-	took := time.Duration(started.T-called.T) * time.Millisecond
-	if took > startWithin {
-		p.t.Fatalf("%s: audioVideoDidStart %v after start(), want ≤ %v", p.name, took, startWithin)
+	return time.Duration(started.T-called.T) * time.Millisecond
+}
+
+// joinedWithin is joined that fails the test when the start took longer
+// than limit.
+func (p *page) joinedWithin(limit time.Duration) time.Duration {
+	p.t.Helper()
+	took := p.joined()
+	if took > limit {
+		p.t.Errorf("%s: audioVideoDidStart %v after start(), want ≤ %v", p.name, took, limit)
 	}
 	return took
 }
@@ -75,7 +88,7 @@ func TestTwoAttendeesJoin(t *testing.T) {
 	pa, pb := two(h.newPages(t, "alice", "bob"))
 	pa.join(alice, joinOptions{})
 	pb.join(bob, joinOptions{})
-	t.Logf("alice started in %v, bob in %v", pa.joined(), pb.joined())
+	t.Logf("alice started in %v, bob in %v", pa.joinedWithin(startWithin), pb.joinedWithin(startWithin))
 	for _, p := range []*page{pa, pb} {
 		for _, j := range []joinInfo{alice, bob} {
 			e := p.waitFor(5*time.Second, "presence of "+j.attendeeID(), isPresence(j.attendeeID(), true))
@@ -95,7 +108,7 @@ func TestJoinWithAttendeePresenceTimeout(t *testing.T) {
 	alice := s.createAttendee(t, m, "ext-alice")
 	p := h.newPage(t, "alice")
 	p.join(alice, joinOptions{AttendeePresenceTimeoutMs: 5000})
-	t.Logf("alice started in %v", p.joined())
+	t.Logf("alice started in %v", p.joinedWithin(startWithin))
 	self, ok := p.find(isPresence(alice.attendeeID(), true))
 	if !ok {
 		t.Fatal("audioVideoDidStart before alice's own presence")
