@@ -82,7 +82,7 @@ func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *mee
 	svc.Watch(hub.OnEvent)
 	if feed, ok := store.(meetings.ChangeFeed); ok {
 		go func() {
-			if err := feed.Listen(ctx, hub.OnEvent); err != nil && ctx.Err() == nil {
+			if err := feed.Listen(ctx, hub.OnFeedEvent); err != nil && ctx.Err() == nil {
 				log.Error("the change feed stopped: changes made on other nodes no longer reach this node's sessions", "err", err)
 			}
 		}()

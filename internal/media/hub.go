@@ -95,24 +95,28 @@ func (h *Hub) Join(req JoinRequest, client Client) (*Session, error) {
 	return r.join(req, client)
 }
 
-// OnEvent applies a committed change of the domain to the live rooms. It
-// never blocks on I/O, so the domain may call it on its commit path.
-// Events of other nodes (the change feed) arrive here too, possibly twice;
-// rooms ignore an event they have already seen.
+// OnEvent applies a change this node committed to the live rooms. It never
+// blocks on I/O, so the domain may call it on its commit path. A meeting
+// created here is placed here: its idle timer starts at creation, as AWS
+// ends a meeting nobody joins.
 func (h *Hub) OnEvent(e meetings.Event) {
-	switch e.Type {
-	case meetings.EventMeetingCreated:
-		// A meeting placed on this node starts its idle timer at creation,
-		// as AWS ends a meeting nobody joins.
+	if e.Type == meetings.EventMeetingCreated {
 		if h.cfg.IdleTimeout > 0 {
 			if r := h.room(e.MeetingID, true); r != nil {
 				r.apply(e)
 			}
 		}
-	default:
-		if r := h.room(e.MeetingID, false); r != nil {
-			r.apply(e)
-		}
+		return
+	}
+	h.OnFeedEvent(e)
+}
+
+// OnFeedEvent applies a change any node committed (the store's change
+// feed) to the rooms this node holds; other meetings are not this node's
+// concern. An event seen both ways is applied once.
+func (h *Hub) OnFeedEvent(e meetings.Event) {
+	if r := h.room(e.MeetingID, false); r != nil {
+		r.apply(e)
 	}
 }
 

@@ -138,7 +138,9 @@ func TestMediaBadInput(t *testing.T) {
 	a := mm.connect(t, 0, 1)
 	for name, send := range map[string]func(*chimeclient.Client) error{
 		"truncated protobuf": func(c *chimeclient.Client) error { return c.SendRaw(ctx, []byte{0x05, 0x08}) },
-		"oversized":          func(c *chimeclient.Client) error { return c.SendRaw(ctx, append([]byte{0x05}, make([]byte, 300<<10)...)) },
+		"oversized": func(c *chimeclient.Client) error {
+			return c.SendRaw(ctx, append([]byte{0x05}, make([]byte, 300<<10)...))
+		},
 		"garbage SDP": func(c *chimeclient.Client) error {
 			return c.Send(ctx, &sigpb.Frame{Type: sigpb.Frame_SUBSCRIBE.Enum(),
 				Subscribe: &sigpb.SubscribeFrame{SdpOffer: proto.String("v=0\r\nnonsense")}})
