@@ -337,14 +337,15 @@ func (h *harness) takeTab() (*tab, bool, error) {
 	return tb, false, nil
 }
 
-// release ends p's session by leaving the page, and keeps its tab for the
+// release ends p's session by leaving the page, without waiting for the
+// navigation (the next load waits for its own), and keeps its tab for the
 // next test; a tab that does not answer is closed instead.
 func (h *harness) release(p *page) {
 	tb := p.tab
 	tb.current.Store(nil)
-	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`location.replace("about:blank")`)); err != nil {
 		tb.cancel()
 		return
 	}
