@@ -31,6 +31,7 @@ const (
 	envChromium = "CARILLON_CHROMIUM"        // the Chromium binary; default: chromium on PATH
 	envBundle   = "CARILLON_BROWSER_BUNDLE"  // the esbuild bundle; default: web/dist/bundle.js
 	envVerbose  = "CARILLON_BROWSER_VERBOSE" // "1" logs every page event and console line
+	envSDKLog   = "CARILLON_BROWSER_SDK_LOG" // the SDK's log level in the page: WARN (default), INFO, DEBUG
 )
 
 const skipHelp = `browser tests skipped: set CARILLON_BROWSER_TESTS=1 to run them against headless Chromium.
@@ -40,7 +41,8 @@ By hand (Debian/Ubuntu, as root for apt-get):
   (cd test/browser/web && npm ci && npm run build)
   CARILLON_BROWSER_TESTS=1 go test -v ./test/browser
 Optional: CARILLON_CHROMIUM=/path/to/chromium, CARILLON_BROWSER_BUNDLE=/abs/path/bundle.js,
-CARILLON_BROWSER_VERBOSE=1 (log every page event). .ci/run runs the suite in a loopback-only
+CARILLON_BROWSER_VERBOSE=1 (log every page event), CARILLON_BROWSER_SDK_LOG=INFO (the SDK's own
+log, printed for a failed test). .ci/run runs the suite in a loopback-only
 network namespace (unshare -n).`
 
 //go:embed web/index.html
@@ -475,6 +477,9 @@ func (p *page) mustEval(expr string, out any) {
 // test waits for the events it expects.
 func (p *page) join(j joinInfo, opts joinOptions) {
 	p.t.Helper()
+	if opts.LogLevel == "" {
+		opts.LogLevel = os.Getenv(envSDKLog)
+	}
 	o, err := json.Marshal(opts)
 	if err != nil {
 		p.t.Fatal(err)
