@@ -148,6 +148,28 @@ func TestStopLeaves(t *testing.T) {
 	}
 }
 
+// TestClosedTabDrops: an attendee whose page goes away without stop()
+// (no LEAVE) is seen by the others as dropped, not as a clean leave.
+func TestClosedTabDrops(t *testing.T) {
+	h := needBrowser(t)
+	s := startServer(t)
+	m := s.createMeeting(t)
+	alice := s.createAttendee(t, m, "ext-alice")
+	bob := s.createAttendee(t, m, "ext-bob")
+	pa, pb := two(h.newPages(t, "alice", "bob"))
+	pa.join(alice, joinOptions{})
+	pb.join(bob, joinOptions{})
+	pa.joined()
+	pb.joined()
+	pb.waitFor(5*time.Second, "alice's presence", isPresence(alice.attendeeID(), true))
+
+	pa.mustEval(`location.replace("about:blank")`, nil)
+	gone := pb.waitFor(5*time.Second, "alice gone", isPresence(alice.attendeeID(), false))
+	if !gone.Dropped {
+		t.Errorf("bob sees alice's vanished page as a clean leave: %s", gone)
+	}
+}
+
 // TestDeleteAttendeeRemovesSession: DeleteAttendee through the API ends that
 // attendee's live session with AudioAttendeeRemoved, with no reconnect, and
 // the others see it leave.
