@@ -505,6 +505,9 @@ type event struct {
 	Type string  `json:"type"`
 	T    float64 `json:"t"` // ms since the page loaded
 
+	// audioVideoDidStartConnecting
+	Reconnecting bool `json:"reconnecting"`
+
 	// audioVideoDidStop
 	Code     int    `json:"code"`
 	Name     string `json:"name"`
