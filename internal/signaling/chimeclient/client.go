@@ -27,9 +27,14 @@ type Client struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	frames  []*sigpb.Frame
+	times   []time.Time // when each frame arrived
 	closed  bool
 	closeSt websocket.StatusCode
 	closeAt time.Time
+
+	// JoinRTT is JOIN sent to INDEX received; SubscribeRTT is SUBSCRIBE
+	// sent to SUBSCRIBE_ACK received (the server's share of a join).
+	JoinRTT, SubscribeRTT time.Duration
 
 	PC        *webrtc.PeerConnection
 	Audio     *webrtc.TrackLocalStaticRTP // what this client sends at mid 0
@@ -79,6 +84,7 @@ func (c *Client) readLoop() {
 		}
 		c.mu.Lock()
 		c.frames = append(c.frames, f)
+		c.times = append(c.times, time.Now())
 		c.cond.Broadcast()
 		c.mu.Unlock()
 	}
@@ -174,6 +180,7 @@ func (c *Client) Ping(ctx context.Context, id uint32) error {
 // Join sends JOIN as the SDK does and waits for the INDEX that completes it.
 func (c *Client) Join(ctx context.Context, audioSessionID uint64, timeout time.Duration) (joinAck, index *sigpb.Frame, err error) {
 	from := len(c.Frames())
+	start := time.Now()
 	err = c.Send(ctx, &sigpb.Frame{Type: sigpb.Frame_JOIN.Enum(), Join: &sigpb.JoinFrame{
 		ProtocolVersion: proto.Uint32(2), Flags: proto.Uint32(2), AudioSessionId: proto.Uint64(audioSessionID),
 		WantsCompressedSdp:        proto.Bool(true),
@@ -187,6 +194,7 @@ func (c *Client) Join(ctx context.Context, audioSessionID uint64, timeout time.D
 		return nil, nil, err
 	}
 	index, _, err = c.WaitType(from, timeout, sigpb.Frame_INDEX)
+	c.JoinRTT = time.Since(start)
 	return joinAck, index, err
 }
 
@@ -244,6 +252,7 @@ func (c *Client) Subscribe(ctx context.Context, api *webrtc.API, timeout time.Du
 	}
 	<-gathered
 	from := len(c.Frames())
+	start := time.Now()
 	err = c.Send(ctx, &sigpb.Frame{Type: sigpb.Frame_SUBSCRIBE.Enum(), Subscribe: &sigpb.SubscribeFrame{
 		Duplex: sigpb.StreamServiceType_RX.Enum(), SdpOffer: proto.String(c.PC.LocalDescription().SDP),
 		AudioHost: proto.String("carillon"), ReceiveStreamIds: []uint32{0},
@@ -255,6 +264,7 @@ func (c *Client) Subscribe(ctx context.Context, api *webrtc.API, timeout time.Du
 	if err != nil {
 		return nil, err
 	}
+	c.SubscribeRTT = time.Since(start)
 	if err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ack.GetSubscribeAck().GetSdpAnswer()}); err != nil {
 		return nil, fmt.Errorf("applying the answer: %w", err)
 	}
@@ -280,4 +290,31 @@ func (c *Client) Close() {
 	if c.PC != nil {
 		_ = c.PC.Close()
 	}
+}
+
+// ReceivedAt is when the first roster entry for attendeeID arrived ("": the
+// first roster frame of any kind); zero if none has.
+func (c *Client) ReceivedAt(attendeeID string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, f := range c.frames {
+		for _, e := range f.GetAudioStreamIdInfo().GetStreams() {
+			if attendeeID == "" || e.GetAttendeeId() == attendeeID {
+				return c.times[i]
+			}
+		}
+	}
+	return time.Time{}
+}
+
+// TypeReceivedAt is when the first frame of type t arrived; zero if none.
+func (c *Client) TypeReceivedAt(t sigpb.Frame_Type) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, f := range c.frames {
+		if f.GetType() == t {
+			return c.times[i]
+		}
+	}
+	return time.Time{}
 }
