@@ -31,6 +31,9 @@ type Room struct {
 	mu           sync.Mutex
 	sessions     map[string]*Session // by announced attendee id (with #content)
 	nextStreamID uint32
+	nextVideoID  uint32
+	nextGroupID  uint32
+	sources      map[uint32]*videoSource // published videos by stream id
 	ended        bool
 	idle         Timer
 	age          Timer
@@ -43,7 +46,7 @@ type Room struct {
 }
 
 func newRoom(h *Hub, meetingID string) *Room {
-	r := &Room{hub: h, meetingID: meetingID, sessions: map[string]*Session{},
+	r := &Room{hub: h, meetingID: meetingID, sessions: map[string]*Session{}, sources: map[uint32]*videoSource{},
 		seen: map[int64]struct{}{}, tokens: dataBurst}
 	r.mu.Lock()
 	r.armIdleLocked()
@@ -88,10 +91,93 @@ func (r *Room) join(req JoinRequest, client Client) (*Session, error) {
 }
 
 // index is the INDEX a session gets now.
-func (r *Room) index() Index {
+func (r *Room) index(s *Session) Index {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return Index{NumParticipants: r.presentCountLocked()}
+	return r.indexForLocked(s)
+}
+
+// indexForLocked lists the videos s may subscribe to: everyone's but its
+// own.
+func (r *Room) indexForLocked(s *Session) Index {
+	idx := Index{NumParticipants: r.presentCountLocked()}
+	for _, src := range r.sources {
+		if src.publisher != s {
+			idx.Sources = append(idx.Sources, src.Source)
+		}
+	}
+	return idx
+}
+
+func (r *Room) broadcastIndexLocked() {
+	for _, o := range r.sessions {
+		o.client.Index(r.indexForLocked(o))
+	}
+}
+
+// source returns the published video a receiver may subscribe to.
+func (r *Room) source(streamID uint32, receiver *Session) *videoSource {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	src := r.sources[streamID]
+	if src == nil || src.publisher == receiver {
+		return nil
+	}
+	return src
+}
+
+// publish announces a session's video (a camera, or a content share) to
+// everyone. A session keeps its group id across restarts of its camera.
+func (r *Room) publish(s *Session, send SendStream) (Allocation, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.gone {
+		return Allocation{}, false
+	}
+	if src := s.published.Load(); src != nil {
+		return Allocation{Label: send.Label, StreamID: src.StreamID, GroupID: src.GroupID}, true
+	}
+	if s.groupID == 0 {
+		r.nextGroupID++
+		s.groupID = r.nextGroupID
+	}
+	r.nextVideoID++
+	max := send.MaxBitrateKbps
+	if max == 0 {
+		max = defaultMaxBitrateKbps
+	}
+	src := &videoSource{Source: Source{StreamID: r.nextVideoID, GroupID: s.groupID, AttendeeID: s.attendeeID,
+		ExternalUserID: s.externalUserID, MaxBitrateKbps: max}, publisher: s, subscribers: map[*subscription]struct{}{}}
+	r.sources[src.StreamID] = src
+	s.published.Store(src)
+	r.broadcastIndexLocked()
+	r.recordVideo(s, true)
+	return Allocation{Label: send.Label, StreamID: src.StreamID, GroupID: src.GroupID}, true
+}
+
+// unpublish withdraws a session's video from everyone's INDEX.
+func (r *Room) unpublish(s *Session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unpublishLocked(s)
+}
+
+func (r *Room) unpublishLocked(s *Session) {
+	src := s.published.Swap(nil)
+	if src == nil {
+		return
+	}
+	delete(r.sources, src.StreamID)
+	r.broadcastIndexLocked()
+	r.recordVideo(s, false)
+}
+
+func (r *Room) recordVideo(s *Session, started bool) {
+	event := map[[2]bool]string{
+		{false, true}: meetings.EventAttendeeVideoStarted, {false, false}: meetings.EventAttendeeVideoStopped,
+		{true, true}: meetings.EventAttendeeContentVideoStarted, {true, false}: meetings.EventAttendeeContentVideoStopped,
+	}[[2]bool{s.content, started}]
+	r.hub.recordPresence(presenceRecord{meetingID: r.meetingID, attendeeID: s.baseAttendeeID, event: event})
 }
 
 func (r *Room) presentCountLocked() int {
@@ -163,6 +249,7 @@ func (r *Room) dropLocked(s *Session) {
 	if r.sessions[s.attendeeID] == s {
 		delete(r.sessions, s.attendeeID)
 	}
+	r.unpublishLocked(s)
 	go s.closeMedia()
 	r.armIdleLocked()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -26,8 +27,13 @@ type Session struct {
 	muted   bool
 	gone    bool
 
-	mu sync.Mutex // serializes negotiations
-	pc *webrtc.PeerConnection
+	mu      sync.Mutex // serializes negotiations; never taken with room.mu held
+	pc      *webrtc.PeerConnection
+	peer    atomic.Pointer[webrtc.PeerConnection] // pc, for lock-free RTCP
+	subs    map[string]*subscription              // received video m-lines by mid
+	groupID uint32                                // guarded by room.mu
+
+	published atomic.Pointer[videoSource] // the video this session publishes
 }
 
 // AttendeeID is the id the session is announced with (<id>#content for a
@@ -38,7 +44,7 @@ func (s *Session) AttendeeID() string { return s.attendeeID }
 func (s *Session) StreamID() uint32 { return s.streamID }
 
 // Index is the INDEX the session gets after joining.
-func (s *Session) Index() Index { return s.room.index() }
+func (s *Session) Index() Index { return s.room.index(s) }
 
 func (s *Session) entry() Presence {
 	m := s.muted
@@ -61,11 +67,25 @@ func (s *Session) SendData(msgs []DataMessage) { s.room.relay(s, msgs) }
 // SubscribeRequest is one SUBSCRIBE: a complete new offer.
 type SubscribeRequest struct {
 	Offer string
+	// ReceiveStreamIDs[k] is the stream the k-th video m-line should carry
+	// (0: none; the camera slot is always 0).
+	ReceiveStreamIDs []uint32
+	// SendVideo is the video the client publishes with this offer (nil:
+	// none, which stops a camera that was on).
+	SendVideo *SendStream
+}
+
+// SendStream is a stream a client offers to publish.
+type SendStream struct {
+	Label          string
+	MaxBitrateKbps uint32
 }
 
 // SubscribeResult is what SUBSCRIBE_ACK carries.
 type SubscribeResult struct {
-	Answer string
+	Answer      string
+	Tracks      []Track
+	Allocations []Allocation
 }
 
 // ErrBadOffer: the offer could not be applied; the client sent bad SDP.
@@ -83,6 +103,7 @@ func (s *Session) Subscribe(ctx context.Context, req SubscribeRequest) (Subscrib
 			return SubscribeResult{}, fmt.Errorf("media: new peer connection: %w", err)
 		}
 		s.pc = pc
+		s.peer.Store(pc)
 		pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
 			switch st {
 			case webrtc.ICEConnectionStateConnected:
@@ -91,7 +112,13 @@ func (s *Session) Subscribe(ctx context.Context, req SubscribeRequest) (Subscrib
 				s.mediaLost()
 			}
 		})
-		pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { go discard(t) })
+		pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+			if t.Kind() == webrtc.RTPCodecTypeVideo {
+				go s.onVideoTrack(t)
+				return
+			}
+			go discard(t)
+		})
 	}
 	pc := s.pc
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: req.Offer}); err != nil {
@@ -100,6 +127,19 @@ func (s *Session) Subscribe(ctx context.Context, req SubscribeRequest) (Subscrib
 	if err := s.attachAudio(pc); err != nil {
 		return SubscribeResult{}, err
 	}
+	var res SubscribeResult
+	if req.SendVideo != nil {
+		if a, ok := s.room.publish(s, *req.SendVideo); ok {
+			res.Allocations = []Allocation{a}
+		}
+	} else {
+		s.room.unpublish(s)
+	}
+	tracks, err := s.updateSubscriptions(pc, req.Offer, req.ReceiveStreamIDs)
+	if err != nil {
+		return SubscribeResult{}, fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	res.Tracks = tracks
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return SubscribeResult{}, fmt.Errorf("%w: %v", ErrBadOffer, err)
@@ -113,7 +153,8 @@ func (s *Session) Subscribe(ctx context.Context, req SubscribeRequest) (Subscrib
 	case <-ctx.Done():
 		return SubscribeResult{}, ctx.Err()
 	}
-	return SubscribeResult{Answer: pc.LocalDescription().SDP}, nil
+	res.Answer = pc.LocalDescription().SDP
+	return res, nil
 }
 
 // attachAudio gives the audio m-line (the first audio transceiver, mid 0 in
@@ -150,6 +191,7 @@ func (s *Session) mediaLost() {
 }
 
 func (s *Session) closeMedia() {
+	s.dropSubscriptions()
 	s.mu.Lock()
 	pc := s.pc
 	s.mu.Unlock()

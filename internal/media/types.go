@@ -63,6 +63,7 @@ type DataMessage struct {
 type Index struct {
 	AtCapacity      bool
 	NumParticipants int
+	Sources         []Source
 }
 
 // Client is the signaling side of a session: the media plane tells the
