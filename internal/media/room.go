@@ -1,10 +1,12 @@
 package media
 
 import (
+	"context"
 	"regexp"
 	"sync"
 	"time"
 
+	"github.com/carillon-dev/carillon/internal/media/mixer"
 	"github.com/carillon-dev/carillon/internal/meetings"
 )
 
@@ -27,6 +29,8 @@ const (
 type Room struct {
 	hub       *Hub
 	meetingID string
+	mix       *mixer.Mixer
+	stop      context.CancelFunc // ends the mixer and the metadata ticker
 
 	mu           sync.Mutex
 	sessions     map[string]*Session // by announced attendee id (with #content)
@@ -45,13 +49,73 @@ type Room struct {
 	tokensAt     time.Time
 }
 
-func newRoom(h *Hub, meetingID string) *Room {
-	r := &Room{hub: h, meetingID: meetingID, sessions: map[string]*Session{}, sources: map[uint32]*videoSource{},
-		seen: map[int64]struct{}{}, tokens: dataBurst}
+func newRoom(h *Hub, meetingID string) (*Room, error) {
+	mix, err := mixer.New(h.cfg.Audio)
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(h.ctx)
+	r := &Room{hub: h, meetingID: meetingID, mix: mix, stop: stop, sessions: map[string]*Session{},
+		sources: map[uint32]*videoSource{}, seen: map[int64]struct{}{}, tokens: dataBurst}
+	go func() { _ = mix.Run(ctx) }()
+	go r.reportLevels(ctx)
 	r.mu.Lock()
 	r.armIdleLocked()
 	r.mu.Unlock()
-	return r
+	return r, nil
+}
+
+// metadataInterval is the AUDIO_METADATA rate: the SDK's guide says five
+// updates a second.
+const metadataInterval = 200 * time.Millisecond
+
+// reportLevels sends every present session the volume and signal strength
+// of every sender (AUDIO_METADATA), from the audio-level header extension:
+// nothing is decoded for it.
+func (r *Room) reportLevels(ctx context.Context) {
+	t := time.NewTicker(metadataInterval)
+	defer t.Stop()
+	var levels []mixer.Level
+	lastStats := map[string]mixer.SenderStats{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		levels = r.mix.Levels(levels[:0])
+		r.mu.Lock()
+		var states []AudioLevel
+		for _, l := range levels {
+			s := r.sessions[l.Session]
+			if s == nil || !s.present {
+				continue
+			}
+			st := AudioLevel{StreamID: s.streamID, Volume: uint32(l.Level), SignalStrength: 2}
+			if snd := s.audioIn.Load(); snd != nil {
+				now := snd.Stats()
+				prev := lastStats[l.Session]
+				got, lost := now.Received-prev.Received, now.Lost-prev.Lost
+				if got+lost > 0 {
+					// 0 (all lost) .. 2 (none lost), as the SDK reads it.
+					st.SignalStrength = uint32(2 * got / (got + lost))
+				}
+				lastStats[l.Session] = now
+			}
+			if s.muted {
+				st.Volume = 127
+			}
+			states = append(states, st)
+		}
+		if len(states) > 0 {
+			for _, s := range r.sessions {
+				if s.present {
+					s.client.Metadata(states)
+				}
+			}
+		}
+		r.mu.Unlock()
+	}
 }
 
 func (r *Room) join(req JoinRequest, client Client) (*Session, error) {
@@ -331,6 +395,8 @@ func (r *Room) end() {
 		r.dropLocked(s)
 		s.client.End(StatusMeetingEnded)
 	}
+	r.stop()
+	r.mix.Close()
 	r.stopTimersLocked() // dropLocked re-armed the idle timer
 	r.mu.Unlock()
 	r.hub.forget(r)
@@ -346,6 +412,8 @@ func (r *Room) closeAll(code int) {
 		s.client.Close(code, "server shutting down")
 	}
 	r.stopTimersLocked()
+	r.stop()
+	r.mix.Close()
 }
 
 func (r *Room) stopTimersLocked() {

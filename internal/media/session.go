@@ -7,8 +7,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/carillon-dev/carillon/internal/media/mixer"
 )
 
 // Session is one attendee connection: its roster entry and its WebRTC peer.
@@ -33,7 +34,9 @@ type Session struct {
 	subs    map[string]*subscription              // received video m-lines by mid
 	groupID uint32                                // guarded by room.mu
 
-	published atomic.Pointer[videoSource] // the video this session publishes
+	published atomic.Pointer[videoSource]  // the video this session publishes
+	audioIn   atomic.Pointer[mixer.Sender] // what it says, into the mix
+	audioOut  *mixer.Receiver              // what it hears; guarded by mu
 }
 
 // AttendeeID is the id the session is announced with (<id>#content for a
@@ -112,12 +115,12 @@ func (s *Session) Subscribe(ctx context.Context, req SubscribeRequest) (Subscrib
 				s.mediaLost()
 			}
 		})
-		pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 			if t.Kind() == webrtc.RTPCodecTypeVideo {
 				go s.onVideoTrack(t)
 				return
 			}
-			go discard(t)
+			go s.onAudioTrack(t, r)
 		})
 	}
 	pc := s.pc
@@ -158,9 +161,9 @@ func (s *Session) Subscribe(ctx context.Context, req SubscribeRequest) (Subscrib
 }
 
 // attachAudio gives the audio m-line (the first audio transceiver, mid 0 in
-// the SDK's offers) the server's audio sender. The SDK binds the remote
-// stream only when the track has a stream id (a=msid), which the sender's
-// track provides.
+// the SDK's offers) the session's own mix: a track whose stream id is
+// "audio" (the SDK drops tracks without a stream), fed by the room's mixer
+// with everyone else's voices.
 func (s *Session) attachAudio(pc *webrtc.PeerConnection) error {
 	for _, tr := range pc.GetTransceivers() {
 		if tr.Kind() != webrtc.RTPCodecTypeAudio {
@@ -169,7 +172,10 @@ func (s *Session) attachAudio(pc *webrtc.PeerConnection) error {
 		if tr.Sender() != nil {
 			return nil
 		}
-		track := s.room.hub.silence.track
+		track, err := webrtc.NewTrackLocalStaticRTP(opusCodec, "audio", "audio")
+		if err != nil {
+			return err
+		}
 		sender, err := s.room.hub.cfg.WebRTC.api.NewRTPSender(track, pc.SCTP().Transport())
 		if err != nil {
 			return fmt.Errorf("media: audio sender: %w", err)
@@ -178,9 +184,32 @@ func (s *Session) attachAudio(pc *webrtc.PeerConnection) error {
 			return fmt.Errorf("media: audio sender: %w", err)
 		}
 		go drainRTCP(sender)
+		s.audioOut = s.room.mix.AddReceiver(s.attendeeID, mixer.OwnerOf(s.attendeeID), func(f mixer.Frame) {
+			_ = track.WriteRTP(f.Packet())
+		})
 		return nil
 	}
 	return nil
+}
+
+// onAudioTrack feeds what the session says into the room's mix.
+func (s *Session) onAudioTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+	var ext uint8
+	for _, h := range r.GetParameters().HeaderExtensions {
+		if h.URI == audioLevelURI {
+			ext = uint8(h.ID)
+		}
+	}
+	in := s.room.mix.AddSender(s.attendeeID, mixer.OwnerOf(s.attendeeID), ext)
+	s.audioIn.Store(in)
+	defer in.Close()
+	for {
+		p, _, err := t.ReadRTP()
+		if err != nil {
+			return
+		}
+		_ = in.WriteRTP(p)
+	}
 }
 
 // mediaLost ends a session whose ICE connection failed: the client is asked
@@ -192,25 +221,17 @@ func (s *Session) mediaLost() {
 
 func (s *Session) closeMedia() {
 	s.dropSubscriptions()
+	if in := s.audioIn.Load(); in != nil {
+		in.Close()
+	}
 	s.mu.Lock()
 	pc := s.pc
+	if s.audioOut != nil {
+		s.audioOut.Close()
+	}
 	s.mu.Unlock()
 	if pc != nil {
 		_ = pc.Close()
-	}
-}
-
-// discard reads and drops a remote track's packets until it ends (media
-// forwarding comes with the SFU).
-func discard(t *webrtc.TrackRemote) {
-	var p rtp.Packet
-	buf := make([]byte, 1500)
-	for {
-		n, _, err := t.Read(buf)
-		if err != nil {
-			return
-		}
-		_ = p.Unmarshal(buf[:n])
 	}
 }
 

@@ -455,6 +455,17 @@ func (c *conn) Data(msgs []media.DataMessage) {
 	c.send(f)
 }
 
+func (c *conn) Metadata(levels []media.AudioLevel) {
+	md := &sigpb.AudioMetadataFrame{}
+	for _, l := range levels {
+		md.AttendeeStates = append(md.AttendeeStates, &sigpb.AudioAttendeeState{
+			AudioStreamId: proto.Uint32(l.StreamID), Volume: proto.Uint32(l.Volume), SignalStrength: proto.Uint32(l.SignalStrength)})
+	}
+	f := frameOf(sigpb.Frame_AUDIO_METADATA)
+	f.AudioMetadata = md
+	c.send(f)
+}
+
 func (c *conn) End(status int) {
 	f := frameOf(sigpb.Frame_AUDIO_STATUS)
 	f.AudioStatus = &sigpb.AudioStatusFrame{AudioStatus: proto.Uint32(uint32(status))}

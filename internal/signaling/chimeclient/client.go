@@ -6,6 +6,7 @@
 package chimeclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,7 @@ type Client struct {
 	frames   []*sigpb.Frame
 	times    []time.Time       // when each frame arrived
 	received map[string]uint64 // RTP packets by remote stream id
+	sound    map[string]uint64 // of which not the 3-byte Opus silence frame
 	closed   bool
 	closeSt  websocket.StatusCode
 	closeAt  time.Time
@@ -61,7 +63,7 @@ func Dial(ctx context.Context, signalingURL, joinToken string) (*Client, error) 
 		return nil, fmt.Errorf("dial: server chose subprotocol %q", ws.Subprotocol())
 	}
 	ws.SetReadLimit(1 << 20)
-	c := &Client{ws: ws, connected: make(chan struct{}), received: map[string]uint64{}}
+	c := &Client{ws: ws, connected: make(chan struct{}), received: map[string]uint64{}, sound: map[string]uint64{}}
 	c.cond = sync.NewCond(&c.mu)
 	go c.readLoop()
 	return c, nil
@@ -231,6 +233,17 @@ func NewCamera() *webrtc.TrackLocalStaticRTP {
 	return t
 }
 
+// opusSilence is the frame a server sends when there is nothing to hear.
+var opusSilence = []byte{0xf8, 0xff, 0xfe}
+
+// Heard returns how many packets other than Opus silence arrived on the
+// remote track whose stream id is label ("audio" for the mix).
+func (c *Client) Heard(label string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sound[label]
+}
+
 // Received returns how many RTP packets arrived on the remote track whose
 // stream id (msid) is label, e.g. "v_2".
 func (c *Client) Received(label string) uint64 {
@@ -266,11 +279,15 @@ func (c *Client) SubscribeWith(ctx context.Context, api *webrtc.API, timeout tim
 		pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			go func() {
 				for {
-					if _, _, err := t.ReadRTP(); err != nil {
+					p, _, err := t.ReadRTP()
+					if err != nil {
 						return
 					}
 					c.mu.Lock()
 					c.received[t.StreamID()]++
+					if !bytes.Equal(p.Payload, opusSilence) {
+						c.sound[t.StreamID()]++
+					}
 					c.mu.Unlock()
 				}
 			}()
