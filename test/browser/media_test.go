@@ -3,7 +3,6 @@ package browser
 import (
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,22 +10,6 @@ import (
 
 // Video and audio through Carillon's media plane, as the unmodified SDK sees
 // them (issue 11).
-
-// audioPlaneReady says whether the server carries audio between attendees
-// (issue 11: the mixer behind the audio m-line). Until it does, the audio
-// tests skip unless CARILLON_BROWSER_AUDIO=1 asks for them; video and
-// content are forwarded already and always run.
-const audioPlaneReady = false
-
-func needAudioPlane(t *testing.T) {
-	t.Helper()
-	if os.Getenv(envEnable) != "1" {
-		t.Skip(skipHelp)
-	}
-	if !audioPlaneReady && os.Getenv("CARILLON_BROWSER_AUDIO") != "1" {
-		t.Skip("needs issue 11 media plane: audio between attendees (CARILLON_BROWSER_AUDIO=1 runs it anyway)")
-	}
-}
 
 // spectrum is what the page's fft() returns: levels in dBFS averaged over
 // the listening window.
@@ -77,10 +60,11 @@ func (p *page) hearsUntil(timeout time.Duration, what string, freqs []int, ok fu
 	}
 }
 
-// Audible and silent, in dBFS: a tone through Opus arrives around -25 dB,
-// an absent one is below -60 (measured with the page's analyser).
+// Audible and silent, in dBFS, as the page's analyser measures the meeting
+// audio: a tone through the mix arrives between -35 and -50 dB, an absent
+// one below -75, and the mixer's by-products near a loud tone around -66.
 const (
-	audibleDB = -50
+	audibleDB = -60
 	// a frequency counts as absent when it is this much below the loudest
 	// asked one
 	mixMinusMarginDB = 20
@@ -175,7 +159,6 @@ func TestCameraTile(t *testing.T) {
 // TestToneHeard: Alice sends a 440 Hz tone; Bob's meeting audio peaks at
 // 440 Hz, within two FFT bins, and his volume indicator for Alice is high.
 func TestToneHeard(t *testing.T) {
-	needAudioPlane(t)
 	h := needBrowser(t)
 	s := startServer(t)
 	m := s.createMeeting(t)
@@ -201,7 +184,6 @@ func TestToneHeard(t *testing.T) {
 // TestMixMinus: with Alice at 440 Hz and Carol at 660 Hz, Bob hears both,
 // and each sender hears the other but not herself.
 func TestMixMinus(t *testing.T) {
-	needAudioPlane(t)
 	h := needBrowser(t)
 	s := startServer(t)
 	m := s.createMeeting(t)
