@@ -18,7 +18,7 @@ import (
 // capabilitiesPlaneReady says whether the server enforces capabilities on
 // live media (issue 12). Until it does, these tests skip unless
 // CARILLON_BROWSER_CAPABILITIES=1 asks for them.
-const capabilitiesPlaneReady = false
+const capabilitiesPlaneReady = true
 
 func needCapabilitiesPlane(t *testing.T) {
 	t.Helper()
