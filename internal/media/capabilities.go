@@ -172,9 +172,9 @@ func (r *Room) applyCapabilities(update map[string]meetings.Capabilities) {
 			continue
 		case !next.mayPublish(s):
 			r.unpublishLocked(s) // remembered in s.offered, back when allowed
-		case s.published.Load() == nil && s.offered != nil && s.videoArriving():
-			// Send is back and the client is still sending: announce it
-			// again now, without waiting for the user to toggle the camera.
+		case s.published.Load() == nil && s.offered != nil:
+			// Send is back and the client still offers its camera: announce
+			// it again now, without waiting for the user to toggle it.
 			r.publishLocked(s, *s.offered)
 		}
 		if !s.content {
@@ -207,11 +207,4 @@ func (s *Session) detachForbidden() {
 			sub.source.Store(nil)
 		}
 	}
-}
-
-// videoArriving reports whether the session's camera track is still
-// delivering packets.
-func (s *Session) videoArriving() bool {
-	last := s.lastVideo.Load()
-	return last != 0 && time.Since(time.Unix(0, last)) < 2*time.Second
 }

@@ -220,17 +220,24 @@ func (r *Room) source(streamID uint32, receiver *Session) *videoSource {
 
 // publish announces a session's video (a camera, or a content share) to
 // everyone. A session keeps its group id across restarts of its camera.
-func (r *Room) publish(s *Session, send SendStream) (Allocation, bool) {
+//
+// Without Send, the video is remembered and announced when Send comes back.
+// refused is set only when the client starts a camera it may not send: a
+// camera that was already on when Send went stays on at the client (the
+// SDK turns it off for good on status 206), so that it can come back
+// without the user toggling it.
+func (r *Room) publish(s *Session, send SendStream) (a Allocation, ok, refused bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s.gone {
-		return Allocation{}, false
+		return Allocation{}, false, false
 	}
+	wasOffered := s.offered != nil
 	s.offered = &send
 	if !r.routes.Load().mayPublish(s) {
-		return Allocation{}, false // announced if Send comes back
+		return Allocation{}, false, !wasOffered
 	}
-	return r.publishLocked(s, send), true
+	return r.publishLocked(s, send), true, false
 }
 
 func (r *Room) publishLocked(s *Session, send SendStream) Allocation {

@@ -36,7 +36,6 @@ type Session struct {
 
 	published  atomic.Pointer[videoSource]        // the video this session publishes
 	offered    *SendStream                        // what the client offers to publish; guarded by room.mu
-	lastVideo  atomic.Int64                       // unix nanos of its last video packet
 	lastRemote atomic.Pointer[webrtc.TrackRemote] // its camera track
 	audioIn    atomic.Pointer[mixer.Sender]       // what it says, into the mix
 	audioOut   *mixer.Receiver                    // what it hears; guarded by mu
@@ -92,7 +91,7 @@ type SubscribeResult struct {
 	Answer      string
 	Tracks      []Track
 	Allocations []Allocation
-	// VideoRefused: the client offered a camera it may not send (no Video
+	// VideoRefused: the client started a camera it may not send (no Video
 	// Send); SUBSCRIBE_ACK carries status 206, the SDK's "view only".
 	VideoRefused bool
 }
@@ -138,11 +137,11 @@ func (s *Session) Subscribe(ctx context.Context, req SubscribeRequest) (Subscrib
 	}
 	var res SubscribeResult
 	if req.SendVideo != nil {
-		if a, ok := s.room.publish(s, *req.SendVideo); ok {
+		a, ok, refused := s.room.publish(s, *req.SendVideo)
+		if ok {
 			res.Allocations = []Allocation{a}
-		} else if !s.content {
-			res.VideoRefused = true
 		}
+		res.VideoRefused = refused && !s.content
 	} else {
 		s.room.unpublish(s)
 	}

@@ -256,7 +256,6 @@ func (s *Session) onVideoTrack(t *webrtc.TrackRemote) {
 		if err != nil {
 			return
 		}
-		s.lastVideo.Store(time.Now().UnixNano())
 		s.lastRemote.Store(t)
 		src := s.published.Load()
 		if src == nil {

@@ -163,12 +163,24 @@ func TestMediaCapabilitiesVideo(t *testing.T) {
 	if _, _, err := b.Wait(markB, frameWait, func(f *sigpb.Frame) bool { return f.GetIndex().GetAtCapacity() }); err != nil {
 		t.Fatalf("bob was not told at_capacity: %v", err)
 	}
+	// A renegotiation with the camera still on is not refused (the SDK
+	// would turn the camera off for good); starting a camera is.
+	same, err := b.SubscribeWith(ctx, mm.rtc, frameWait, chimeclient.SubscribeOptions{Camera: cam})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := same.GetError().GetStatus(); got != 0 {
+		t.Errorf("a renegotiation with the camera already on got status %d, want none", got)
+	}
+	if _, err := b.SubscribeWith(ctx, mm.rtc, frameWait, chimeclient.SubscribeOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	again, err := b.SubscribeWith(ctx, mm.rtc, frameWait, chimeclient.SubscribeOptions{Camera: cam})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := again.GetError().GetStatus(); got != 206 {
-		t.Errorf("a DUPLEX SUBSCRIBE without Video Send got status %d, want 206", got)
+		t.Errorf("starting a camera without Video Send got status %d, want 206", got)
 	}
 
 	markA = len(a.Frames())
