@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"google.golang.org/protobuf/proto"
 
@@ -42,6 +43,12 @@ type Client struct {
 
 	PC        *webrtc.PeerConnection
 	Audio     *webrtc.TrackLocalStaticRTP // what this client sends at mid 0
+
+	// OnRTP, when set before the first Subscribe, sees every received RTP
+	// packet with its remote stream id and arrival time (benchmarks read
+	// send timestamps and sequence gaps from it). It runs on the track's
+	// reading goroutine and must not keep p.
+	OnRTP func(streamID string, p *rtp.Packet, at time.Time)
 	connected chan struct{}
 }
 
@@ -290,6 +297,9 @@ func (c *Client) SubscribeWith(ctx context.Context, api *webrtc.API, timeout tim
 					p, _, err := t.ReadRTP()
 					if err != nil {
 						return
+					}
+					if c.OnRTP != nil {
+						c.OnRTP(t.StreamID(), p, time.Now())
 					}
 					c.mu.Lock()
 					c.received[t.StreamID()]++
