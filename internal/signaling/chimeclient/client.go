@@ -41,14 +41,14 @@ type Client struct {
 	// sent to SUBSCRIBE_ACK received (the server's share of a join).
 	JoinRTT, SubscribeRTT time.Duration
 
-	PC        *webrtc.PeerConnection
-	Audio     *webrtc.TrackLocalStaticRTP // what this client sends at mid 0
+	PC    *webrtc.PeerConnection
+	Audio *webrtc.TrackLocalStaticRTP // what this client sends at mid 0
 
 	// OnRTP, when set before the first Subscribe, sees every received RTP
 	// packet with its remote stream id and arrival time (benchmarks read
 	// send timestamps and sequence gaps from it). It runs on the track's
 	// reading goroutine and must not keep p.
-	OnRTP func(streamID string, p *rtp.Packet, at time.Time)
+	OnRTP     func(streamID string, p *rtp.Packet, at time.Time)
 	connected chan struct{}
 }
 
