@@ -67,7 +67,15 @@ func main() {
 	flag.Float64Var(&o.maxPPS, "max-pps", 5000, "max: packets/s the publisher tries to send")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each phase")
 	flag.StringVar(&o.phases, "phases", "fixed,max,half", "phases to run, in order")
+	reportPath := flag.String("report", "", "print the Markdown summary of this JSON-lines file (bench/sfu.sh) and exit")
 	flag.Parse()
+	if *reportPath != "" {
+		if err := report(*reportPath); err != nil {
+			fmt.Fprintln(os.Stderr, "sfuload:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	res, err := run(ctx, o)
@@ -415,4 +423,87 @@ func env(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// report reads the JSON lines bench/sfu.sh collected (sfuload's output with
+// a "round" field added) and prints a Markdown table: per target and phase
+// the median over rounds, and the Carillon/ceiling ratio of packets per
+// CPU-second taken within each round, then its median.
+func report(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	byRound := map[int]map[string]map[string]any{} // round -> target -> result
+	var rounds []int
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r map[string]any
+		if json.Unmarshal([]byte(line), &r) != nil {
+			continue
+		}
+		n, _ := r["round"].(float64)
+		t, _ := r["target"].(string)
+		if byRound[int(n)] == nil {
+			byRound[int(n)] = map[string]map[string]any{}
+			rounds = append(rounds, int(n))
+		}
+		byRound[int(n)][t] = r
+	}
+	get := func(round int, target, phase, key string) (float64, bool) {
+		ph, _ := byRound[round][target][phase].(map[string]any)
+		v, ok := ph[key].(float64)
+		return v, ok
+	}
+	median := func(v []float64) string {
+		if len(v) == 0 {
+			return "—"
+		}
+		sort.Float64s(v)
+		m := v[len(v)/2]
+		if len(v)%2 == 0 {
+			m = (v[len(v)/2-1] + v[len(v)/2]) / 2
+		}
+		return fmt.Sprintf("%.4g [%.4g–%.4g]", m, v[0], v[len(v)-1])
+	}
+	keys := []string{"offered_pps", "fwd_pps", "loss_pct", "server_cpu_cores", "clients_cpu_cores", "pkts_per_cpu_s", "latency_ms_p50", "latency_ms_p99"}
+	fmt.Printf("Medians of %d rounds [min–max].\n\n| phase | target | %s |\n|---|---|%s\n", len(rounds), strings.Join(keys, " | "), strings.Repeat("---|", len(keys)))
+	for _, phase := range []string{"fixed", "max", "half"} {
+		for _, target := range []string{"ceiling", "carillon"} {
+			row := []string{phase, target}
+			seen := false
+			for _, k := range keys {
+				var vs []float64
+				for _, r := range rounds {
+					if v, ok := get(r, target, phase, k); ok {
+						vs = append(vs, v)
+					}
+				}
+				seen = seen || len(vs) > 0
+				row = append(row, median(vs))
+			}
+			if seen {
+				fmt.Printf("| %s |\n", strings.Join(row, " | "))
+			}
+		}
+	}
+	fmt.Printf("\nCarillon/ceiling, ratios taken within each round, median [min–max]:\n\n| phase | pkts per CPU-second | forwarded pkts/s |\n|---|---|---|\n")
+	for _, phase := range []string{"fixed", "max", "half"} {
+		var cpu, fwd []float64
+		for _, r := range rounds {
+			a, ok1 := get(r, "carillon", phase, "pkts_per_cpu_s")
+			c, ok2 := get(r, "ceiling", phase, "pkts_per_cpu_s")
+			if ok1 && ok2 && c > 0 {
+				cpu = append(cpu, a/c)
+			}
+			a, ok1 = get(r, "carillon", phase, "fwd_pps")
+			c, ok2 = get(r, "ceiling", phase, "fwd_pps")
+			if ok1 && ok2 && c > 0 {
+				fwd = append(fwd, a/c)
+			}
+		}
+		if len(cpu) > 0 {
+			fmt.Printf("| %s | %s | %s |\n", phase, median(cpu), median(fwd))
+		}
+	}
+	return nil
 }
