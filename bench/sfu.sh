@@ -6,15 +6,16 @@
 # process; the clients run on the same machine. Prints the JSON lines and
 # then the Markdown summary (medians, Carillon/ceiling ratios per round).
 #
-# Knobs: ROUNDS [5]  SUBS [10]  PPS [1000] (fixed phase, per subscriber)
-# MAX_PPS [4000] (max phase)  DURATION [10s]  PAYLOAD [1000]
+# Knobs: ROUNDS [5]  SUBS [10]  PPS [1000,2500] (fixed phases: the publisher's packets/s)
+# SWEEP [1000,1500,2000,2500,3000,4000,5000] (max phase, per subscriber, 5 s a step)
+# DURATION [10s]  PAYLOAD [1000]
 # RESULTS [unset]: also keep the JSON lines in this file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
 SUBS=${SUBS:-10}
-PPS=${PPS:-1000}
-MAX_PPS=${MAX_PPS:-4000}
+PPS=${PPS:-1000,2500}
+SWEEP=${SWEEP:-1000,1500,2000,2500,3000,4000,5000}
 DURATION=${DURATION:-10s}
 PAYLOAD=${PAYLOAD:-1000}
 W=$(mktemp -d "${TMPDIR:-/tmp}/carillon-sfu-bench.XXXXXX")
@@ -37,7 +38,7 @@ wait_ready() {
   done
   echo "server at $1 did not start" >&2; exit 1
 }
-LOAD=(-subs "$SUBS" -pps "$PPS" -max-pps "$MAX_PPS" -duration "$DURATION" -payload "$PAYLOAD")
+LOAD=(-subs "$SUBS" -pps "$PPS" -sweep "$SWEEP" -duration "$DURATION" -payload "$PAYLOAD")
 
 carillon() {
   "$W/carillon" serve --addr 127.0.0.1:18480 --data :memory: --max-attendees 1000 >"$W/carillon.log" 2>&1 &

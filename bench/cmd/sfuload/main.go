@@ -14,9 +14,12 @@
 //
 // Phases, each -duration long after a settling second:
 //
-//	fixed  -pps packets/s from the publisher (the same offered load for any
-//	       target: the ratio of packets per CPU-second is taken here);
-//	max    -max-pps (meant to saturate): the forwarded packets/s reached;
+//	fixed  each of -pps packets/s from the publisher (the same offered load
+//	       for any target: the ratio of packets per CPU-second is taken
+//	       here);
+//	max    the publisher's rate raised through -sweep (-step-duration each)
+//	       until receive loss passes 1 % twice in a row: the most
+//	       forwarded packets/s carried with at most 1 % loss;
 //	half   half of max's forwarded rate: the latency quantiles.
 //
 // Output: one JSON object on stdout.
@@ -29,6 +32,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,9 +54,8 @@ import (
 type options struct {
 	endpoint, ceiling, region string
 	subs, payload, serverPID  int
-	pps, maxPPS               float64
-	duration                  time.Duration
-	phases                    string
+	duration, stepDuration    time.Duration
+	phases, sweep, pps        string
 }
 
 func main() {
@@ -63,8 +66,9 @@ func main() {
 	flag.IntVar(&o.subs, "subs", 10, "subscribers of the one camera")
 	flag.IntVar(&o.payload, "payload", 1000, "RTP payload bytes per packet")
 	flag.IntVar(&o.serverPID, "server-pid", 0, "the SFU's pid (its CPU time is read from /proc)")
-	flag.Float64Var(&o.pps, "pps", 500, "fixed: packets/s the publisher sends")
-	flag.Float64Var(&o.maxPPS, "max-pps", 5000, "max: packets/s the publisher tries to send")
+	flag.StringVar(&o.pps, "pps", "1000,2500", "fixed: packets/s the publisher sends, one phase per rate")
+	flag.StringVar(&o.sweep, "sweep", "1000,1500,2000,2500,3000,4000,5000", "max: the publisher's packets/s, step by step, until loss passes 1 %")
+	flag.DurationVar(&o.stepDuration, "step-duration", 5*time.Second, "length of each max step")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each phase")
 	flag.StringVar(&o.phases, "phases", "fixed,max,half", "phases to run, in order")
 	reportPath := flag.String("report", "", "print the Markdown summary of this JSON-lines file (bench/sfu.sh) and exit")
@@ -246,9 +250,26 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 		var pps float64
 		switch phase {
 		case "fixed":
-			pps = o.pps
+			for _, f := range strings.Split(o.pps, ",") {
+				pps, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+				if err != nil {
+					return nil, fmt.Errorf("-pps: %w", err)
+				}
+				m, err := measure(o, pub, recvs, pps, o.duration)
+				if err != nil {
+					return nil, err
+				}
+				res["fixed@"+strings.TrimSpace(f)] = m
+			}
+			continue
 		case "max":
-			pps = o.maxPPS
+			m, steps, err := sweep(o, pub, recvs)
+			if err != nil {
+				return nil, err
+			}
+			maxFwd = m["fwd_pps"].(float64)
+			res["max"], res["max_steps"] = m, steps
+			continue
 		case "half":
 			if maxFwd == 0 {
 				return nil, fmt.Errorf("half needs max first")
@@ -257,12 +278,9 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 		default:
 			return nil, fmt.Errorf("unknown phase %q", phase)
 		}
-		m, err := measure(o, pub, recvs, pps)
+		m, err := measure(o, pub, recvs, pps, o.duration)
 		if err != nil {
 			return nil, err
-		}
-		if phase == "max" {
-			maxFwd = m["fwd_pps"].(float64)
 		}
 		res[phase] = m
 	}
@@ -284,8 +302,49 @@ func connected(c *chimeclient.Client) error {
 	}
 }
 
+// lossLimit is the receive loss above which a rate no longer counts as
+// carried.
+const lossLimit = 1.0 // percent
+
+// sweep raises the publisher's rate through -sweep until receive loss passes
+// lossLimit and returns the step with the most packets forwarded within it
+// (the measured max load), and every step.
+func sweep(o options, pub *publisher, recvs []*receiver) (map[string]any, []map[string]any, error) {
+	var best map[string]any
+	var steps []map[string]any
+	for _, f := range strings.Split(o.sweep, ",") {
+		pps, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-sweep: %w", err)
+		}
+		m, err := measure(o, pub, recvs, pps, o.stepDuration)
+		if err != nil {
+			return nil, nil, err
+		}
+		steps = append(steps, m)
+		if m["loss_pct"].(float64) > lossLimit {
+			// Once more, so that one stall of a neighbour on the shared
+			// machine does not end the sweep.
+			if m, err = measure(o, pub, recvs, pps, o.stepDuration); err != nil {
+				return nil, nil, err
+			}
+			steps = append(steps, m)
+			if m["loss_pct"].(float64) > lossLimit {
+				break
+			}
+		}
+		if best == nil || m["fwd_pps"].(float64) > best["fwd_pps"].(float64) {
+			best = m
+		}
+	}
+	if best == nil {
+		return nil, nil, fmt.Errorf("loss above %v%% already at the sweep's first rate", lossLimit)
+	}
+	return best, steps, nil
+}
+
 // measure runs the publisher at pps for one phase.
-func measure(o options, pub *publisher, recvs []*receiver, pps float64) (map[string]any, error) {
+func measure(o options, pub *publisher, recvs []*receiver, pps float64, d time.Duration) (map[string]any, error) {
 	pub.pps.Store(uint64(pps + 0.5))
 	time.Sleep(time.Second)
 	snap := func(rec bool) (recv, lost uint64) {
@@ -306,10 +365,11 @@ func measure(o options, pub *publisher, recvs []*receiver, pps float64) (map[str
 		return nil, err
 	}
 	self0 := selfCPU()
+	drops0 := udpRcvbufErrors()
 	sent0 := pub.sent.Load()
 	recv0, lost0 := snap(true)
 	start := time.Now()
-	time.Sleep(o.duration)
+	time.Sleep(d)
 	recv1, lost1 := snap(false)
 	wall := time.Since(start).Seconds()
 	sent1 := pub.sent.Load()
@@ -318,6 +378,7 @@ func measure(o options, pub *publisher, recvs []*receiver, pps float64) (map[str
 		return nil, err
 	}
 	self1 := selfCPU()
+	drops1 := udpRcvbufErrors()
 	var lat []time.Duration
 	for _, r := range recvs {
 		r.mu.Lock()
@@ -334,6 +395,7 @@ func measure(o options, pub *publisher, recvs []*receiver, pps float64) (map[str
 		"loss_pct":           100 * lost / max(recv+lost, 1),
 		"pkts_per_cpu_s":     recv / max(cpu, 0.01),
 		"latency_samples":    len(lat),
+		"udp_rcvbuf_errors":  drops1 - drops0,
 		"latency_ms_p50":     quantile(lat, 0.5),
 		"latency_ms_p90":     quantile(lat, 0.9),
 		"latency_ms_p99":     quantile(lat, 0.99),
@@ -341,6 +403,34 @@ func measure(o options, pub *publisher, recvs []*receiver, pps float64) (map[str
 		"publisher_rate_pps": pps,
 	}
 	return m, nil
+}
+
+// udpRcvbufErrors is the machine's count of UDP datagrams dropped because a
+// socket's receive buffer was full (/proc/net/snmp): where the loss is when
+// a process was not scheduled in time.
+func udpRcvbufErrors() uint64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var names []string
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "Udp: ")
+		if !ok {
+			continue
+		}
+		if names == nil {
+			names = strings.Fields(rest)
+			continue
+		}
+		for i, v := range strings.Fields(rest) {
+			if i < len(names) && names[i] == "RcvbufErrors" {
+				n, _ := strconv.ParseUint(v, 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
 }
 
 func quantile(d []time.Duration, p float64) float64 {
@@ -465,9 +555,20 @@ func report(path string) error {
 		}
 		return fmt.Sprintf("%.4g [%.4g–%.4g]", m, v[0], v[len(v)-1])
 	}
-	keys := []string{"offered_pps", "fwd_pps", "loss_pct", "server_cpu_cores", "clients_cpu_cores", "pkts_per_cpu_s", "latency_ms_p50", "latency_ms_p99"}
+	keys := []string{"offered_pps", "fwd_pps", "loss_pct", "udp_rcvbuf_errors", "server_cpu_cores", "clients_cpu_cores", "pkts_per_cpu_s", "latency_ms_p50", "latency_ms_p99"}
+	var phases []string
+	for _, r := range rounds {
+		for _, res := range byRound[r] {
+			for k, v := range res {
+				if _, ok := v.(map[string]any); ok && !slices.Contains(phases, k) {
+					phases = append(phases, k)
+				}
+			}
+		}
+	}
+	sort.Slice(phases, func(i, j int) bool { return phaseOrder(phases[i]) < phaseOrder(phases[j]) })
 	fmt.Printf("Medians of %d rounds [min–max].\n\n| phase | target | %s |\n|---|---|%s\n", len(rounds), strings.Join(keys, " | "), strings.Repeat("---|", len(keys)))
-	for _, phase := range []string{"fixed", "max", "half"} {
+	for _, phase := range phases {
 		for _, target := range []string{"ceiling", "carillon"} {
 			row := []string{phase, target}
 			seen := false
@@ -487,7 +588,7 @@ func report(path string) error {
 		}
 	}
 	fmt.Printf("\nCarillon/ceiling, ratios taken within each round, median [min–max]:\n\n| phase | pkts per CPU-second | forwarded pkts/s |\n|---|---|---|\n")
-	for _, phase := range []string{"fixed", "max", "half"} {
+	for _, phase := range phases {
 		var cpu, fwd []float64
 		for _, r := range rounds {
 			a, ok1 := get(r, "carillon", phase, "pkts_per_cpu_s")
@@ -506,4 +607,16 @@ func report(path string) error {
 		}
 	}
 	return nil
+}
+
+// phaseOrder sorts fixed@<pps> phases by rate, then max, then half.
+func phaseOrder(p string) float64 {
+	if v, ok := strings.CutPrefix(p, "fixed@"); ok {
+		f, _ := strconv.ParseFloat(v, 64)
+		return f
+	}
+	if p == "max" {
+		return 1e12
+	}
+	return 2e12
 }
