@@ -46,9 +46,11 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, requestID st
 	if err != nil {
 		return "", "", err
 	}
-	if accessKey, err = s.authenticate(r, body); err != nil {
+	accessKey, release, err := s.authenticate(r, body)
+	if err != nil {
 		return "", accessKey, err
 	}
+	defer release()
 	if !s.isRoot(accessKey) {
 		return "", accessKey, apierr.New(apierr.Forbidden, "Only the root access key may use the administration API")
 	}

@@ -142,16 +142,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, requestID, apierr.New(apierr.Throttling, "Too many requests that failed authentication from this address; retry later"))
 		return
 	}
-	if s.inFlight != nil {
-		select {
-		case s.inFlight <- struct{}{}:
-			defer func() { <-s.inFlight }()
-		default:
-			writeError(rec, requestID, &apierr.Error{Kind: apierr.ServiceUnavailable,
-				Message: "Too many requests in flight; retry later", RetryAfterSeconds: 1})
-			return
-		}
-	}
 	var err error
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		opName, accessKey, err = s.serveAdmin(rec, r, requestID)
@@ -192,22 +182,35 @@ func (s *Server) logRequest(r *http.Request, requestID, opName, accessKey string
 		slog.String("source", ratelimit.Source(r)))
 }
 
-// authenticate verifies the signature and applies the caller's throttle. A
-// failed authentication is charged to the request's source address.
-func (s *Server) authenticate(r *http.Request, body []byte) (string, error) {
+// authenticate verifies the signature, applies the caller's throttle and
+// takes an in-flight slot, which the caller must give back with release
+// (nil on error). A failed authentication is charged to the request's
+// source address. Only authenticated requests count against
+// --max-in-flight, so that unauthenticated ones, however many, cannot push
+// signed callers into 503s: they are bounded by the failure budget instead.
+func (s *Server) authenticate(r *http.Request, body []byte) (accessKey string, release func(), err error) {
 	accessKey, authErr := s.verifier.Verify(r, body)
 	if authErr != nil {
 		if authErr.Kind == apierr.Unauthorized {
 			s.failures.Failed(ratelimit.Source(r))
 		}
-		return "", authErr
+		return "", nil, authErr
 	}
 	if s.limiter != nil {
 		if ok, _ := s.limiter.Allow(accessKey); !ok {
-			return accessKey, apierr.New(apierr.Throttling, "Rate exceeded for access key %s", accessKey)
+			return accessKey, nil, apierr.New(apierr.Throttling, "Rate exceeded for access key %s", accessKey)
 		}
 	}
-	return accessKey, nil
+	if s.inFlight == nil {
+		return accessKey, func() {}, nil
+	}
+	select {
+	case s.inFlight <- struct{}{}:
+		return accessKey, func() { <-s.inFlight }, nil
+	default:
+		return accessKey, nil, &apierr.Error{Kind: apierr.ServiceUnavailable,
+			Message: "Too many requests in flight; retry later", RetryAfterSeconds: 1}
+	}
 }
 
 // isRoot reports whether a caller has every right: the root key, or anyone
@@ -221,9 +224,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, requestID stri
 	if err != nil {
 		return "", "", err
 	}
-	if accessKey, err = s.authenticate(r, body); err != nil {
+	accessKey, release, err := s.authenticate(r, body)
+	if err != nil {
 		return "", accessKey, err
 	}
+	defer release()
 	op, labels, routeErr := s.model.Match(r.Method, r.URL.EscapedPath(), r.URL.Query())
 	if routeErr != nil {
 		return "", accessKey, routeErr
