@@ -22,7 +22,7 @@ var secrets = []string{"db-pass-0001", "root-secret-0002", "endpoint-pass-0003",
 // commandLines lists every command and subcommand.
 var commandLines = [][]string{
 	{"serve"}, {"version"}, {"keys", "create"}, {"keys", "list"}, {"keys", "delete"}, {"audit"},
-	{"meetings", "list"}, {"meetings", "get"}, {"meetings", "delete"}, {"reset"},
+	{"meetings", "list"}, {"meetings", "get"}, {"meetings", "delete"}, {"reset"}, {"health"},
 }
 
 func runCLI(args ...string) (stdout, stderr string, err error) {

@@ -16,6 +16,7 @@ Usage:
   carillon audit --meeting ID [flags]          capability-change history of a meeting
   carillon meetings list|get|delete [flags]    inspect and delete meetings
   carillon reset --yes [flags]                 delete every meeting (test suites)
+  carillon health [--endpoint URL]             exit 0 when the server is ready (container health checks)
   carillon help [command]                      help of a command (also: carillon COMMAND --help)
 
 The admin commands (keys, audit, meetings, reset) call a running server at
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMeetings(ctx, args[1:], getenv, stdout)
 	case "reset":
 		return runReset(ctx, args[1:], getenv, stdout)
+	case "health":
+		return runHealth(ctx, args[1:], getenv, stdout)
 	}
 	return usageErrorf("carillon: unknown command %q (see 'carillon --help')", args[0])
 }

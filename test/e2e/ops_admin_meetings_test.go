@@ -44,6 +44,9 @@ func TestAdminMeetingsAndReset(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		if out, err := carillonCLI(t, s, "health"); err != nil || out != "ready\n" {
+			t.Errorf("carillon health: %q %v", out, err)
+		}
 		out, err := carillonCLI(t, s, "meetings", "list")
 		if err != nil {
 			t.Fatal(err)
