@@ -143,13 +143,13 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		defer metricsLn.Close()
 	}
 
-	printBanner(stdout, cfg, endpoint, storeDesc, metricsLn)
 	if cfg.devCredentials {
 		log.Warn("CARILLON_ROOT_ACCESS_KEY_ID and CARILLON_ROOT_SECRET_ACCESS_KEY are unset: using the public development credentials; set them before exposing this server")
 	}
 	if cfg.dev {
 		log.Warn("--dev: signatures are NOT verified and any access key is root; for local development only")
 	}
+	printBanner(stdout, cfg, endpoint, storeDesc, metricsLn)
 
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
