@@ -126,11 +126,18 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if cfg.rateLimit != nil {
 		limiter = ratelimit.New(*cfg.rateLimit, nil)
 	}
-	handler := api.NewServer(api.Options{Model: model, Service: svc, Verifier: verifier, Keyring: keyring,
+	apiHandler := api.NewServer(api.Options{Model: model, Service: svc, Verifier: verifier, Keyring: keyring,
 		Logger: log, Limiter: limiter, MaxInFlight: cfg.maxInFlight,
 		AuthFailures: ratelimit.NewFailureGuard(cfg.authFailureLimit, nil),
 		Observer:     metrics.NewAPI(registry), Dev: cfg.dev})
-	srv := newHTTPServer(handler, log)
+	mediaCtx, stopMedia := context.WithCancel(ctx)
+	defer stopMedia()
+	plane, err := startMediaPlane(mediaCtx, cfg, ln, svc, store, log)
+	if err != nil {
+		return err
+	}
+	defer plane.close()
+	srv := newHTTPServer(plane.routes(apiHandler), log)
 	if cert != nil {
 		srv.TLSConfig = cert.tlsConfig()
 	}
@@ -179,6 +186,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	// Stop accepting, let in-flight requests finish, then close the store
 	// (deferred above).
 	log.Info("shutting down")
+	stopMedia()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if metricsSrv != nil {

@@ -35,6 +35,7 @@ type config struct {
 	accessKeyID        string
 	secretAccessKey    string
 	devCredentials     bool
+	media              mediaConfig
 }
 
 var serveCommand = command{
@@ -71,6 +72,7 @@ func parseServe(args []string, getenv func(string) string, stdout io.Writer) (*c
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM certificate chain `file`: serve HTTPS (with --tls-key); reloaded on SIGHUP")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "PEM private key `file` of --tls-cert")
 	fs.BoolVar(&cfg.dev, "dev", false, "development mode: any access key and any documented region are accepted and signatures are not verified (only their shape); refused unless --addr is a loopback address")
+	checkMedia := mediaFlags(fs, &cfg.media)
 
 	if err := applyEnv(fs, getenv); err != nil {
 		return nil, err
@@ -82,6 +84,9 @@ func parseServe(args []string, getenv func(string) string, stdout io.Writer) (*c
 		return nil, usageErrorf("carillon serve: unexpected argument %q (see 'carillon serve --help')", fs.Arg(0))
 	}
 	if err := cfg.check(*rateLimit, *authFailureLimit); err != nil {
+		return nil, &usageError{"carillon serve: " + err.Error()}
+	}
+	if err := checkMedia(); err != nil {
 		return nil, &usageError{"carillon serve: " + err.Error()}
 	}
 	cfg.accessKeyID = getenv("CARILLON_ROOT_ACCESS_KEY_ID")
