@@ -126,13 +126,15 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if cfg.rateLimit != nil {
 		limiter = ratelimit.New(*cfg.rateLimit, nil)
 	}
+	// One budget of failed authentications per address, for every entry
+	// point: the API, its admin routes and signaling upgrades.
+	failures := ratelimit.NewFailureGuard(cfg.authFailureLimit, nil)
 	apiHandler := api.NewServer(api.Options{Model: model, Service: svc, Verifier: verifier, Keyring: keyring,
 		Logger: log, Limiter: limiter, MaxInFlight: cfg.maxInFlight,
-		AuthFailures: ratelimit.NewFailureGuard(cfg.authFailureLimit, nil),
-		Observer:     metrics.NewAPI(registry), Dev: cfg.dev})
+		AuthFailures: failures, Observer: metrics.NewAPI(registry), Dev: cfg.dev})
 	mediaCtx, stopMedia := context.WithCancel(ctx)
 	defer stopMedia()
-	plane, err := startMediaPlane(mediaCtx, cfg, ln, svc, store, log)
+	plane, err := startMediaPlane(mediaCtx, cfg, ln, svc, store, failures, log)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/media"
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/ratelimit"
 	"github.com/carillon-dev/carillon/internal/signaling"
 )
 
@@ -59,7 +60,9 @@ type mediaPlane struct {
 	sig    *signaling.Server
 }
 
-func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *meetings.Service, store any, log *slog.Logger) (*mediaPlane, error) {
+// failures is the API's budget of failed authentications per address: a
+// refused JoinToken spends from it too.
+func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *meetings.Service, store any, failures *ratelimit.FailureGuard, log *slog.Logger) (*mediaPlane, error) {
 	host, portStr, _ := net.SplitHostPort(ln.Addr().String())
 	port := cfg.media.udpPort
 	if port == 0 {
@@ -83,7 +86,7 @@ func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *mee
 		}()
 	}
 	log.Info("media plane ready", "udp_port", w.UDPPort(), "idle_timeout", cfg.media.idleTimeout)
-	return &mediaPlane{webrtc: w, hub: hub, sig: signaling.New(signaling.Config{Auth: svc, Hub: hub, Log: log})}, nil
+	return &mediaPlane{webrtc: w, hub: hub, sig: signaling.New(signaling.Config{Auth: svc, Hub: hub, Log: log, AuthFailures: failures})}, nil
 }
 
 // routes serves the MediaPlacement URLs beside the API. The paths are the
