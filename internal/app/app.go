@@ -89,6 +89,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--public-url: %q is not an http(s) URL", public)
 	}
 
+	mediaURL, err := mediaBaseURL(cfg, publicURL)
+	if err != nil {
+		return err
+	}
 	// One registry, handed to whatever has something to measure.
 	registry := metrics.NewRegistry()
 	storeMetrics := metrics.NewStore(registry)
@@ -105,6 +109,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	svc := meetings.NewService(store, meetings.Config{
 		Account:             cfg.accountID,
 		PublicBaseURL:       publicURL,
+		MediaBaseURL:        mediaURL,
 		MaxMeetingDuration:  cfg.meetingMaxDuration,
 		DefaultMaxAttendees: cfg.maxAttendees,
 		MaxMeetings:         cfg.maxMeetings,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ type mediaConfig struct {
 	udpPort     int // 0: the HTTP listener's port number
 	publicIPs   []string
 	idleTimeout time.Duration
+	publicURL   string // "": --public-url
 }
 
 // mediaFlags declares the media plane's flags on fs; the returned function
@@ -31,6 +33,8 @@ func mediaFlags(fs *flag.FlagSet, cfg *mediaConfig) func() error {
 		"the one UDP `port` of all media (WebRTC); 0: the same number as the --addr port")
 	publicIP := fs.String("media-public-ip", "",
 		"`address(es)` to advertise as media host candidates, comma-separated, for a server behind 1:1 NAT (empty: the interfaces' own addresses)")
+	fs.StringVar(&cfg.publicURL, "media-public-url", "",
+		"base `URL` at which clients reach this node's media plane (signaling); meetings created here are placed on this node (empty: --public-url). Give each node its own when several share a database")
 	fs.DurationVar(&cfg.idleTimeout, "meeting-idle-timeout", 5*time.Minute,
 		"a meeting with no attendee connected for this long ends by itself, as in AWS; 0 disables")
 	return func() error {
@@ -108,3 +112,16 @@ func (p *mediaPlane) routes(api http.Handler) http.Handler {
 }
 
 func (p *mediaPlane) close() { _ = p.webrtc.Close() }
+
+// mediaBaseURL is the node's media base URL: --media-public-url, or the
+// public URL.
+func mediaBaseURL(cfg *config, public *url.URL) (*url.URL, error) {
+	if cfg.media.publicURL == "" {
+		return public, nil
+	}
+	u, err := url.Parse(cfg.media.publicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return nil, fmt.Errorf("--media-public-url: %q is not an http(s) URL without a query", cfg.media.publicURL)
+	}
+	return u, nil
+}

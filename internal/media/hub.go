@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carillon-dev/carillon/internal/media/mixer"
 	"github.com/carillon-dev/carillon/internal/meetings"
 )
 
@@ -32,13 +33,14 @@ type Config struct {
 	IdleTimeout time.Duration
 	Clock       Clock // nil: the real clock
 	Log         *slog.Logger
+	// Audio configures each meeting's audio mixer (mix-minus by default).
+	Audio mixer.Config
 }
 
 // Hub is the media plane of one node.
 type Hub struct {
 	cfg     Config
 	ctx     context.Context // the hub's life: background work stops with it
-	silence *silenceSource
 	records chan presenceRecord
 
 	mu     sync.Mutex
@@ -55,7 +57,6 @@ func NewHub(ctx context.Context, cfg Config) *Hub {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	h := &Hub{cfg: cfg, ctx: ctx, rooms: map[string]*Room{}, records: make(chan presenceRecord, 4096)}
-	h.silence = newSilenceSource(ctx)
 	go h.recordLoop()
 	go func() {
 		<-ctx.Done()
@@ -70,7 +71,11 @@ func (h *Hub) room(meetingID string, create bool) *Room {
 	defer h.mu.Unlock()
 	r := h.rooms[meetingID]
 	if r == nil && create && !h.closed {
-		r = newRoom(h, meetingID)
+		var err error
+		if r, err = newRoom(h, meetingID); err != nil {
+			h.cfg.Log.Error("media: starting a meeting's mixer", "meeting", meetingID, "err", err)
+			return nil
+		}
 		h.rooms[meetingID] = r
 	}
 	return r

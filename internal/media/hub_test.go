@@ -100,9 +100,10 @@ func (c *fakeClient) Presence(e []Presence) {
 	c.presence = append(c.presence, e...)
 	c.mu.Unlock()
 }
-func (c *fakeClient) Index(Index)          {}
-func (c *fakeClient) Data(m []DataMessage) { c.mu.Lock(); c.data = append(c.data, m...); c.mu.Unlock() }
-func (c *fakeClient) End(status int)       { c.mu.Lock(); c.status = status; c.mu.Unlock() }
+func (c *fakeClient) Index(Index)           {}
+func (c *fakeClient) Metadata([]AudioLevel) {}
+func (c *fakeClient) Data(m []DataMessage)  { c.mu.Lock(); c.data = append(c.data, m...); c.mu.Unlock() }
+func (c *fakeClient) End(status int)        { c.mu.Lock(); c.status = status; c.mu.Unlock() }
 func (c *fakeClient) Close(code int, _ string) {
 	c.mu.Lock()
 	c.closed = code

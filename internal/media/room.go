@@ -1,10 +1,12 @@
 package media
 
 import (
+	"context"
 	"regexp"
 	"sync"
 	"time"
 
+	"github.com/carillon-dev/carillon/internal/media/mixer"
 	"github.com/carillon-dev/carillon/internal/meetings"
 )
 
@@ -27,10 +29,15 @@ const (
 type Room struct {
 	hub       *Hub
 	meetingID string
+	mix       *mixer.Mixer
+	stop      context.CancelFunc // ends the mixer and the metadata ticker
 
 	mu           sync.Mutex
 	sessions     map[string]*Session // by announced attendee id (with #content)
 	nextStreamID uint32
+	nextVideoID  uint32
+	nextGroupID  uint32
+	sources      map[uint32]*videoSource // published videos by stream id
 	ended        bool
 	idle         Timer
 	age          Timer
@@ -42,13 +49,73 @@ type Room struct {
 	tokensAt     time.Time
 }
 
-func newRoom(h *Hub, meetingID string) *Room {
-	r := &Room{hub: h, meetingID: meetingID, sessions: map[string]*Session{},
-		seen: map[int64]struct{}{}, tokens: dataBurst}
+func newRoom(h *Hub, meetingID string) (*Room, error) {
+	mix, err := mixer.New(h.cfg.Audio)
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(h.ctx)
+	r := &Room{hub: h, meetingID: meetingID, mix: mix, stop: stop, sessions: map[string]*Session{},
+		sources: map[uint32]*videoSource{}, seen: map[int64]struct{}{}, tokens: dataBurst}
+	go func() { _ = mix.Run(ctx) }()
+	go r.reportLevels(ctx)
 	r.mu.Lock()
 	r.armIdleLocked()
 	r.mu.Unlock()
-	return r
+	return r, nil
+}
+
+// metadataInterval is the AUDIO_METADATA rate: the SDK's guide says five
+// updates a second.
+const metadataInterval = 200 * time.Millisecond
+
+// reportLevels sends every present session the volume and signal strength
+// of every sender (AUDIO_METADATA), from the audio-level header extension:
+// nothing is decoded for it.
+func (r *Room) reportLevels(ctx context.Context) {
+	t := time.NewTicker(metadataInterval)
+	defer t.Stop()
+	var levels []mixer.Level
+	lastStats := map[string]mixer.SenderStats{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		levels = r.mix.Levels(levels[:0])
+		r.mu.Lock()
+		var states []AudioLevel
+		for _, l := range levels {
+			s := r.sessions[l.Session]
+			if s == nil || !s.present {
+				continue
+			}
+			st := AudioLevel{StreamID: s.streamID, Volume: uint32(l.Level), SignalStrength: 2}
+			if snd := s.audioIn.Load(); snd != nil {
+				now := snd.Stats()
+				prev := lastStats[l.Session]
+				got, lost := now.Received-prev.Received, now.Lost-prev.Lost
+				if got+lost > 0 {
+					// 0 (all lost) .. 2 (none lost), as the SDK reads it.
+					st.SignalStrength = uint32(2 * got / (got + lost))
+				}
+				lastStats[l.Session] = now
+			}
+			if s.muted {
+				st.Volume = 127
+			}
+			states = append(states, st)
+		}
+		if len(states) > 0 {
+			for _, s := range r.sessions {
+				if s.present {
+					s.client.Metadata(states)
+				}
+			}
+		}
+		r.mu.Unlock()
+	}
 }
 
 func (r *Room) join(req JoinRequest, client Client) (*Session, error) {
@@ -88,10 +155,93 @@ func (r *Room) join(req JoinRequest, client Client) (*Session, error) {
 }
 
 // index is the INDEX a session gets now.
-func (r *Room) index() Index {
+func (r *Room) index(s *Session) Index {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return Index{NumParticipants: r.presentCountLocked()}
+	return r.indexForLocked(s)
+}
+
+// indexForLocked lists the videos s may subscribe to: everyone's but its
+// own.
+func (r *Room) indexForLocked(s *Session) Index {
+	idx := Index{NumParticipants: r.presentCountLocked()}
+	for _, src := range r.sources {
+		if src.publisher != s {
+			idx.Sources = append(idx.Sources, src.Source)
+		}
+	}
+	return idx
+}
+
+func (r *Room) broadcastIndexLocked() {
+	for _, o := range r.sessions {
+		o.client.Index(r.indexForLocked(o))
+	}
+}
+
+// source returns the published video a receiver may subscribe to.
+func (r *Room) source(streamID uint32, receiver *Session) *videoSource {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	src := r.sources[streamID]
+	if src == nil || src.publisher == receiver {
+		return nil
+	}
+	return src
+}
+
+// publish announces a session's video (a camera, or a content share) to
+// everyone. A session keeps its group id across restarts of its camera.
+func (r *Room) publish(s *Session, send SendStream) (Allocation, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.gone {
+		return Allocation{}, false
+	}
+	if src := s.published.Load(); src != nil {
+		return Allocation{Label: send.Label, StreamID: src.StreamID, GroupID: src.GroupID}, true
+	}
+	if s.groupID == 0 {
+		r.nextGroupID++
+		s.groupID = r.nextGroupID
+	}
+	r.nextVideoID++
+	max := send.MaxBitrateKbps
+	if max == 0 {
+		max = defaultMaxBitrateKbps
+	}
+	src := &videoSource{Source: Source{StreamID: r.nextVideoID, GroupID: s.groupID, AttendeeID: s.attendeeID,
+		ExternalUserID: s.externalUserID, MaxBitrateKbps: max}, publisher: s, subscribers: map[*subscription]struct{}{}}
+	r.sources[src.StreamID] = src
+	s.published.Store(src)
+	r.broadcastIndexLocked()
+	r.recordVideo(s, true)
+	return Allocation{Label: send.Label, StreamID: src.StreamID, GroupID: src.GroupID}, true
+}
+
+// unpublish withdraws a session's video from everyone's INDEX.
+func (r *Room) unpublish(s *Session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unpublishLocked(s)
+}
+
+func (r *Room) unpublishLocked(s *Session) {
+	src := s.published.Swap(nil)
+	if src == nil {
+		return
+	}
+	delete(r.sources, src.StreamID)
+	r.broadcastIndexLocked()
+	r.recordVideo(s, false)
+}
+
+func (r *Room) recordVideo(s *Session, started bool) {
+	event := map[[2]bool]string{
+		{false, true}: meetings.EventAttendeeVideoStarted, {false, false}: meetings.EventAttendeeVideoStopped,
+		{true, true}: meetings.EventAttendeeContentVideoStarted, {true, false}: meetings.EventAttendeeContentVideoStopped,
+	}[[2]bool{s.content, started}]
+	r.hub.recordPresence(presenceRecord{meetingID: r.meetingID, attendeeID: s.baseAttendeeID, event: event})
 }
 
 func (r *Room) presentCountLocked() int {
@@ -163,6 +313,7 @@ func (r *Room) dropLocked(s *Session) {
 	if r.sessions[s.attendeeID] == s {
 		delete(r.sessions, s.attendeeID)
 	}
+	r.unpublishLocked(s)
 	go s.closeMedia()
 	r.armIdleLocked()
 }
@@ -244,6 +395,8 @@ func (r *Room) end() {
 		r.dropLocked(s)
 		s.client.End(StatusMeetingEnded)
 	}
+	r.stop()
+	r.mix.Close()
 	r.stopTimersLocked() // dropLocked re-armed the idle timer
 	r.mu.Unlock()
 	r.hub.forget(r)
@@ -259,6 +412,8 @@ func (r *Room) closeAll(code int) {
 		s.client.Close(code, "server shutting down")
 	}
 	r.stopTimersLocked()
+	r.stop()
+	r.mix.Close()
 }
 
 func (r *Room) stopTimersLocked() {

@@ -59,10 +59,21 @@ type DataMessage struct {
 	IngestTimeNs int64
 }
 
+// AudioLevel is one sender's volume and signal strength (AUDIO_METADATA).
+type AudioLevel struct {
+	StreamID uint32
+	// Volume is the attenuation in dB below full scale, 0 (loudest) to 127
+	// (silence): the RFC 6464 audio level, as the SDK reads it.
+	Volume uint32
+	// SignalStrength is 0 (every packet lost) to 2 (none lost).
+	SignalStrength uint32
+}
+
 // Index is what a client may subscribe to (INDEX).
 type Index struct {
 	AtCapacity      bool
 	NumParticipants int
+	Sources         []Source
 }
 
 // Client is the signaling side of a session: the media plane tells the
@@ -72,6 +83,7 @@ type Client interface {
 	Presence(entries []Presence)
 	Index(idx Index)
 	Data(msgs []DataMessage)
+	Metadata(levels []AudioLevel)
 	// End sends the final AUDIO_STATUS and closes the connection.
 	End(status int)
 	// Close closes the connection without a status.

@@ -19,6 +19,11 @@ const (
 	EventAttendeeContentJoined  = "AttendeeContentJoined"
 	EventAttendeeContentLeft    = "AttendeeContentLeft"
 	EventAttendeeContentDropped = "AttendeeContentDropped"
+
+	EventAttendeeVideoStarted        = "AttendeeVideoStarted"
+	EventAttendeeVideoStopped        = "AttendeeVideoStopped"
+	EventAttendeeContentVideoStarted = "AttendeeContentVideoStarted"
+	EventAttendeeContentVideoStopped = "AttendeeContentVideoStopped"
 )
 
 // Errors of AuthorizeJoin. The signaling layer maps them to the close codes

@@ -15,7 +15,7 @@ import (
 const meetingColumns = `id, account, arn, external_meeting_id, meeting_host_id, media_region,
 	primary_meeting_id, tenant_ids, features, notifications, network_type, created_at,
 	token_hash, request_hash, version, batch_audio, batch_video, batch_content, batch_version,
-	transcribing, transcription_config, batch_pins`
+	transcribing, transcription_config, batch_pins, media_url`
 
 const attendeeColumns = `meeting_id, id, external_user_id, join_token, seq,
 	caps_audio, caps_video, caps_content, caps_version`
@@ -37,7 +37,7 @@ const (
 	qCountAttendees  = `SELECT count(*) FROM attendees WHERE meeting_id = $1`
 	qTags            = `SELECT key, value FROM tags WHERE meeting_id = $1 ORDER BY key`
 	qExpired         = `SELECT id FROM meetings WHERE created_at < $1 ORDER BY created_at, id LIMIT $2`
-	qInsertMeeting   = `INSERT INTO meetings (` + meetingColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) ON CONFLICT DO NOTHING`
+	qInsertMeeting   = `INSERT INTO meetings (` + meetingColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) ON CONFLICT DO NOTHING`
 	qUpdateMeeting   = `UPDATE meetings SET version = $1, batch_audio = $2, batch_video = $3, batch_content = $4, batch_version = $5, transcribing = $6, transcription_config = $7, batch_pins = $8 WHERE id = $9`
 	qDeleteMeeting   = `DELETE FROM meetings WHERE id = $1`
 	qInsertAttendee  = `INSERT INTO attendees (meeting_id, id, external_user_id, join_token, caps_audio, caps_video, caps_content, caps_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING seq`
@@ -136,7 +136,7 @@ func (r *meetingRow) dest(extra ...any) []any {
 	return append([]any{&m.ID, &m.Account, &m.ARN, &m.ExternalMeetingID,
 		&m.MeetingHostID, &m.MediaRegion, &m.PrimaryMeetingID, &r.tenants, &r.features, &r.notifications,
 		&m.NetworkType, &m.CreatedAt, &m.TokenHash, &m.RequestHash, &m.Version,
-		&r.batchA, &r.batchV, &r.batchC, &m.BatchVersion, &m.Transcribing, &m.TranscriptionConfig, &r.pins}, extra...)
+		&r.batchA, &r.batchV, &r.batchC, &m.BatchVersion, &m.Transcribing, &m.TranscriptionConfig, &r.pins, &m.MediaURL}, extra...)
 }
 
 // record decodes the scanned row.
@@ -318,7 +318,7 @@ func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error 
 		m.ID, m.Account, m.ARN, m.ExternalMeetingID, m.MeetingHostID, m.MediaRegion,
 		m.PrimaryMeetingID, tenants, string(features), notifications, m.NetworkType, m.CreatedAt,
 		m.TokenHash, m.RequestHash, m.Version, ba, bv, bc, m.BatchVersion,
-		m.Transcribing, m.TranscriptionConfig, pins)
+		m.Transcribing, m.TranscriptionConfig, pins, m.MediaURL)
 	if err != nil {
 		return t.fail(ctx, err)
 	}

@@ -22,7 +22,7 @@ const (
 const meetingColumns = `id, account, arn, external_meeting_id, meeting_host_id, media_region,
 	primary_meeting_id, tenant_ids, features, notifications, network_type, created_at,
 	token_hash, request_hash, version, batch_audio, batch_video, batch_content, batch_version,
-	transcribing, transcription_config, batch_pins`
+	transcribing, transcription_config, batch_pins, media_url`
 
 const attendeeColumns = `meeting_id, id, external_user_id, join_token, seq,
 	caps_audio, caps_video, caps_content, caps_version`
@@ -38,7 +38,7 @@ const (
 	qCountAttendees  = `SELECT count(*) FROM attendees WHERE meeting_id = ?`
 	qTags            = `SELECT key, value FROM tags WHERE meeting_id = ? ORDER BY key`
 	qExpired         = `SELECT id FROM meetings WHERE created_at < ? ORDER BY created_at, id LIMIT ?`
-	qInsertMeeting   = `INSERT INTO meetings (` + meetingColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qInsertMeeting   = `INSERT INTO meetings (` + meetingColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateMeeting   = `UPDATE meetings SET version = ?, batch_audio = ?, batch_video = ?, batch_content = ?, batch_version = ?, transcribing = ?, transcription_config = ?, batch_pins = ? WHERE id = ?`
 	qDeleteMeeting   = `DELETE FROM meetings WHERE id = ?`
 	qInsertAttendee  = `INSERT INTO attendees (meeting_id, id, external_user_id, join_token, caps_audio, caps_video, caps_content, caps_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
@@ -268,7 +268,7 @@ func scanMeeting(rows *sql.Rows, extra ...any) (meetings.MeetingRecord, error) {
 	dest := append([]any{&m.ID, &m.Account, &m.ARN, &m.ExternalMeetingID, &m.MeetingHostID, &m.MediaRegion,
 		&m.PrimaryMeetingID, &tenants, &features, &notifications, &m.NetworkType, &createdAt,
 		&m.TokenHash, &m.RequestHash, &m.Version, &batchA, &batchV, &batchC, &m.BatchVersion,
-		&transcribing, &transcriptionConfig, &pins}, extra...)
+		&transcribing, &transcriptionConfig, &pins, &m.MediaURL}, extra...)
 	err := rows.Scan(dest...)
 	if err != nil {
 		return m, mapErr(err)
@@ -485,7 +485,7 @@ func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error 
 		m.ID, m.Account, m.ARN, m.ExternalMeetingID, m.MeetingHostID, m.MediaRegion,
 		m.PrimaryMeetingID, tenants, string(features), notifications, m.NetworkType, m.CreatedAt.UnixMicro(),
 		m.TokenHash, m.RequestHash, m.Version, ba, bv, bc, m.BatchVersion,
-		boolInt(m.Transcribing), blob(m.TranscriptionConfig), pins)
+		boolInt(m.Transcribing), blob(m.TranscriptionConfig), pins, m.MediaURL)
 	if err == nil {
 		t.logChange(insertMeetingChange{cloneMeeting(m)})
 	}
