@@ -139,7 +139,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		AuthFailures: failures, Observer: metrics.NewAPI(registry), Dev: cfg.dev})
 	mediaCtx, stopMedia := context.WithCancel(ctx)
 	defer stopMedia()
-	plane, err := startMediaPlane(mediaCtx, cfg, ln, svc, store, failures, log)
+	plane, err := startMediaPlane(mediaCtx, cfg, ln, svc, store, failures, registry, log)
 	if err != nil {
 		return err
 	}

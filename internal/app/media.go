@@ -12,8 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/carillon-dev/carillon/internal/media"
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/metrics"
 	"github.com/carillon-dev/carillon/internal/ratelimit"
 	"github.com/carillon-dev/carillon/internal/signaling"
 )
@@ -66,7 +69,8 @@ type mediaPlane struct {
 
 // failures is the API's budget of failed authentications per address: a
 // refused JoinToken spends from it too.
-func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *meetings.Service, store any, failures *ratelimit.FailureGuard, log *slog.Logger) (*mediaPlane, error) {
+// reg receives the media plane's metrics.
+func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *meetings.Service, store any, failures *ratelimit.FailureGuard, reg prometheus.Registerer, log *slog.Logger) (*mediaPlane, error) {
 	host, portStr, _ := net.SplitHostPort(ln.Addr().String())
 	port := cfg.media.udpPort
 	if port == 0 {
@@ -81,6 +85,11 @@ func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *mee
 		return nil, err
 	}
 	hub := media.NewHub(ctx, media.Config{WebRTC: w, Domain: svc, IdleTimeout: cfg.media.idleTimeout, Log: log})
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "media", Name: "rooms_live",
+			Help: "Live meetings with a media room on this node (the node that created them)."}, func() float64 { return float64(hub.Stats().Rooms) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "media", Name: "sessions_live",
+			Help: "Signaling sessions connected to this node."}, func() float64 { return float64(hub.Stats().Sessions) }))
 	svc.Watch(hub.OnEvent)
 	if feed, ok := store.(meetings.ChangeFeed); ok {
 		go func() {

@@ -128,6 +128,12 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	if m := metric(f, "carillon_attendees_live", map[string]string{}); m == nil || m.GetGauge().GetValue() != 2 {
 		t.Errorf("carillon_attendees_live = %v, want 2", m)
 	}
+	// The media plane registers its own metrics on the same registry.
+	for name, want := range map[string]float64{"carillon_media_rooms_live": 2, "carillon_media_sessions_live": 0} {
+		if m := metric(f, name, map[string]string{}); m == nil || m.GetGauge().GetValue() != want {
+			t.Errorf("%s = %v, want %v (two live meetings here, nobody joined)", name, m, want)
+		}
+	}
 	if f["go_goroutines"] == nil {
 		t.Error("the Go runtime metrics are missing")
 	}
