@@ -201,6 +201,9 @@ func (f *floodProcess) report(t *testing.T) map[string]int64 {
 //     over 500 calls;
 //   - the idle p99 is floored at 1 ms (below it, scheduler noise sets the
 //     tail), and a failing measurement is repeated (3 rounds at most);
+//   - under -race the latency bound is not checked (the race detector
+//     multiplies the cost of every request); .ci/run runs this test
+//     without -race as well;
 //   - when even the idle p99 of every round is over 5 ms (an idle server
 //     answers GetMeeting in well under 1 ms), the machine is too busy for
 //     a latency comparison to mean anything: the latency bound is then
@@ -255,6 +258,8 @@ func TestUnsignedFloodDoesNotStarveSignedCallers(t *testing.T) {
 		passed = p99(loaded) <= 2*idleP99
 	}
 	switch {
+	case !passed && raceDetector:
+		t.Skip("under -race the detector, not the server, sets the latencies: the latency bound is checked without -race (.ci/run does); the success rate held")
 	case !passed && !quiet:
 		t.Skip("the machine is too busy to compare latencies (idle p99 > 5 ms in every round; figures above); the success rate held")
 	case !passed:
