@@ -138,6 +138,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// refused before anything else, at the cost of this check alone.
 	source := ratelimit.Source(r)
 	if refused, wait := s.failures.Refused(source); refused {
+		s.failures.Hold(r.Context())
 		rec.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		writeError(rec, requestID, apierr.New(apierr.Throttling, "Too many requests that failed authentication from this address; retry later"))
 		return

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -94,4 +95,27 @@ func TestFailureGuard(t *testing.T) {
 	if refused, _ := none.Refused("x"); refused || NewFailureGuard(nil, nil) != nil {
 		t.Fatal("a nil guard refuses nothing")
 	}
+}
+
+func TestFailureGuardHold(t *testing.T) {
+	g := NewFailureGuard(&Rate{PerSecond: 1, Burst: 1}, nil)
+	g.holdFor = 50 * time.Millisecond
+	start := time.Now()
+	g.Hold(context.Background())
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Fatalf("held %v, want 50ms", d)
+	}
+	for range MaxHeld { // every slot taken: the next refusal is answered at once
+		g.held <- struct{}{}
+	}
+	start = time.Now()
+	g.Hold(context.Background())
+	if d := time.Since(start); d > 40*time.Millisecond {
+		t.Fatalf("held %v with every slot taken, want no wait", d)
+	}
+	<-g.held
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	g.holdFor = time.Hour
+	g.Hold(ctx) // returns: the request is gone
 }

@@ -92,6 +92,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	meetingID := r.PathValue("meeting")
 	source := ratelimit.Source(r)
 	if refused, wait := s.cfg.AuthFailures.Refused(source); refused {
+		s.cfg.AuthFailures.Hold(r.Context())
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		http.Error(w, "too many failed joins from this address", http.StatusTooManyRequests)
 		return

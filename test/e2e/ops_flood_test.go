@@ -186,9 +186,11 @@ func (f *floodProcess) report(t *testing.T) map[string]int64 {
 // server with unsigned requests, a signed client on another address keeps
 // a success rate of at least 99 % and a p99 within 2x of the idle
 // server's. The flood spends its --auth-failure-limit budget (20/s, burst
-// 100) at once and is then refused before its requests are read; it holds
-// no --max-in-flight slot, which only authenticated requests take (the cap
-// is set to 8 here, below the flood's 32 connections).
+// 100) at once and is then refused before its requests are read, each
+// refusal held for a second (ratelimit.HoldFor), so that its 32
+// connections get about 32 answers a second instead of the 2000 they try;
+// it holds no --max-in-flight slot, which only authenticated requests take
+// (the cap is set to 8 here, below the flood's 32 connections).
 //
 // The test shares 2 cores with the server, the signed client and whatever
 // else the machine runs, so:
