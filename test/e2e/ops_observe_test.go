@@ -61,7 +61,11 @@ next:
 // the same requests, the store and live gauges are there, and the metrics
 // listener serves nothing but /metrics.
 func TestMetricsAfterKnownTraffic(t *testing.T) {
-	s := startServer(t, engines(t)[0], "--metrics-addr", "127.0.0.1:0")
+	forEachEngine(t, testMetricsAfterKnownTraffic)
+}
+
+func testMetricsAfterKnownTraffic(t *testing.T, e engine) {
+	s := startServer(t, e, "--metrics-addr", "127.0.0.1:0")
 	if s.Metrics == "" {
 		t.Fatalf("no Metrics line in the banner:\n%s", s.Banner)
 	}
