@@ -24,6 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmeetings"
+	"github.com/coder/websocket"
+
+	"github.com/carillon-dev/carillon/internal/signaling"
 )
 
 // testCA issues certificates for 127.0.0.1.
@@ -125,7 +128,8 @@ func waitLog(t *testing.T, p *process, substr string, n int) {
 }
 
 // TestTLSWithSDKAndReloadOnSIGHUP: with --tls-cert/--tls-key the official
-// SDK reaches the server over HTTPS with a test CA; SIGHUP loads a new
+// SDK reaches the server over HTTPS with a test CA, and a meeting's
+// signaling WebSocket upgrades over WSS with the same certificate; SIGHUP loads a new
 // certificate for new connections while an established connection goes on
 // with the old one; a bad file on SIGHUP keeps the previous certificate.
 func TestTLSWithSDKAndReloadOnSIGHUP(t *testing.T) {
@@ -150,6 +154,32 @@ func TestTLSWithSDKAndReloadOnSIGHUP(t *testing.T) {
 		MediaRegion: aws.String("us-east-1"), ExternalMeetingId: aws.String("tls")}); err != nil {
 		t.Fatalf("SDK over HTTPS: %v", err)
 	}
+
+	// WSS with the same files: the signaling URL of a meeting is wss:// and
+	// the upgrade succeeds through the test CA.
+	m, err := sdk.CreateMeeting(context.Background(), &chimesdkmeetings.CreateMeetingInput{
+		MediaRegion: aws.String("us-east-1"), ExternalMeetingId: aws.String("wss")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := sdk.CreateAttendee(context.Background(), &chimesdkmeetings.CreateAttendeeInput{
+		MeetingId: m.Meeting.MeetingId, ExternalUserId: aws.String("wss-user")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigURL := *m.Meeting.MediaPlacement.SignalingUrl
+	if !strings.HasPrefix(sigURL, "wss://") {
+		t.Fatalf("SignalingUrl %q, want wss:// under TLS", sigURL)
+	}
+	ws, resp, err := websocket.Dial(context.Background(), sigURL, &websocket.DialOptions{
+		HTTPClient: newClient(), Subprotocols: []string{signaling.Subprotocol, *a.Attendee.JoinToken}})
+	if err != nil {
+		t.Fatalf("WSS upgrade: %v", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.TLS == nil {
+		t.Errorf("WSS upgrade: %d, TLS %v", resp.StatusCode, resp.TLS)
+	}
+	ws.Close(websocket.StatusNormalClosure, "")
 
 	kept := newClient()
 	if serial, _ := servedSerial(t, kept, p.Endpoint); serial != 1001 {
