@@ -22,6 +22,8 @@ type Domain interface {
 	RecordPresence(ctx context.Context, meetingID, attendeeID, eventType string) error
 	// EndMeeting ends a meeting by itself (the idle timer).
 	EndMeeting(ctx context.Context, meetingID string) error
+	// LiveCapabilities reads the current triples of these attendees.
+	LiveCapabilities(ctx context.Context, meetingID string, attendeeIDs []string) (map[string]meetings.Capabilities, error)
 }
 
 // Config configures a Hub.
@@ -97,7 +99,13 @@ func (h *Hub) Join(req JoinRequest, client Client) (*Session, error) {
 	if r == nil {
 		return nil, ErrShuttingDown
 	}
-	return r.join(req, client)
+	s, err := r.join(req, client)
+	if err == nil {
+		// A capability change committed between the token check and now
+		// is not lost: the room reads its attendees' triples again.
+		r.scheduleRefresh()
+	}
+	return s, err
 }
 
 // OnEvent applies a change this node committed to the live rooms. It never

@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/media/mixer"
@@ -31,6 +32,7 @@ type Room struct {
 	meetingID string
 	mix       *mixer.Mixer
 	stop      context.CancelFunc // ends the mixer and the metadata ticker
+	routes    atomic.Pointer[routes]
 
 	mu           sync.Mutex
 	sessions     map[string]*Session // by announced attendee id (with #content)
@@ -47,6 +49,8 @@ type Room struct {
 	retainedExp  []time.Time
 	tokens       float64
 	tokensAt     time.Time
+	refreshing   bool // a capability refresh is running
+	refreshAgain bool // and another change arrived meanwhile
 }
 
 func newRoom(h *Hub, meetingID string) (*Room, error) {
@@ -57,6 +61,8 @@ func newRoom(h *Hub, meetingID string) (*Room, error) {
 	ctx, stop := context.WithCancel(h.ctx)
 	r := &Room{hub: h, meetingID: meetingID, mix: mix, stop: stop, sessions: map[string]*Session{},
 		sources: map[uint32]*videoSource{}, seen: map[int64]struct{}{}, tokens: dataBurst}
+	r.routes.Store(&routes{caps: map[string]meetings.Capabilities{}})
+	mix.SetRouting(r.routes.Load().mixRouting())
 	go func() { _ = mix.Run(ctx) }()
 	go r.reportLevels(ctx)
 	r.mu.Lock()
@@ -125,6 +131,10 @@ func (r *Room) join(req JoinRequest, client Client) (*Session, error) {
 		return nil, ErrMeetingEnded
 	}
 	g := req.Grant
+	if req.Content && !meetings.CanSend(r.routes.Load().getOr(g.AttendeeID, g.Capabilities).Content) {
+		return nil, ErrContentNotAllowed
+	}
+	r.learnLocked(g.AttendeeID, g.Capabilities)
 	announced := g.AttendeeID
 	if req.Content {
 		announced += "#content"
@@ -162,15 +172,33 @@ func (r *Room) index(s *Session) Index {
 }
 
 // indexForLocked lists the videos s may subscribe to: everyone's but its
-// own.
+// own, of the kinds it may receive. at_capacity tells an attendee without
+// Video Send that it cannot start its camera.
 func (r *Room) indexForLocked(s *Session) Index {
-	idx := Index{NumParticipants: r.presentCountLocked()}
+	rt := r.routes.Load()
+	idx := Index{NumParticipants: r.presentCountLocked(), AtCapacity: !s.content && !rt.mayPublish(s)}
 	for _, src := range r.sources {
-		if src.publisher != s {
+		if src.publisher != s && rt.mayView(s, src) {
 			idx.Sources = append(idx.Sources, src.Source)
 		}
 	}
 	return idx
+}
+
+// learnLocked adds an attendee's triple from its join grant to the routing
+// table, unless the table already knows a (possibly newer) one.
+func (r *Room) learnLocked(attendeeID string, c meetings.Capabilities) {
+	old := r.routes.Load()
+	if _, ok := old.caps[attendeeID]; ok {
+		return
+	}
+	next := &routes{caps: make(map[string]meetings.Capabilities, len(old.caps)+1)}
+	for id, v := range old.caps {
+		next.caps[id] = v
+	}
+	next.caps[attendeeID] = c
+	r.routes.Store(next)
+	r.mix.SetRouting(next.mixRouting())
 }
 
 func (r *Room) broadcastIndexLocked() {
@@ -184,7 +212,7 @@ func (r *Room) source(streamID uint32, receiver *Session) *videoSource {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	src := r.sources[streamID]
-	if src == nil || src.publisher == receiver {
+	if src == nil || src.publisher == receiver || !r.routes.Load().mayView(receiver, src) {
 		return nil
 	}
 	return src
@@ -192,14 +220,29 @@ func (r *Room) source(streamID uint32, receiver *Session) *videoSource {
 
 // publish announces a session's video (a camera, or a content share) to
 // everyone. A session keeps its group id across restarts of its camera.
-func (r *Room) publish(s *Session, send SendStream) (Allocation, bool) {
+//
+// Without Send, the video is remembered and announced when Send comes back.
+// refused is set only when the client starts a camera it may not send: a
+// camera that was already on when Send went stays on at the client (the
+// SDK turns it off for good on status 206), so that it can come back
+// without the user toggling it.
+func (r *Room) publish(s *Session, send SendStream) (a Allocation, ok, refused bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s.gone {
-		return Allocation{}, false
+		return Allocation{}, false, false
 	}
+	wasOffered := s.offered != nil
+	s.offered = &send
+	if !r.routes.Load().mayPublish(s) {
+		return Allocation{}, false, !wasOffered
+	}
+	return r.publishLocked(s, send), true, false
+}
+
+func (r *Room) publishLocked(s *Session, send SendStream) Allocation {
 	if src := s.published.Load(); src != nil {
-		return Allocation{Label: send.Label, StreamID: src.StreamID, GroupID: src.GroupID}, true
+		return Allocation{Label: send.Label, StreamID: src.StreamID, GroupID: src.GroupID}
 	}
 	if s.groupID == 0 {
 		r.nextGroupID++
@@ -216,13 +259,18 @@ func (r *Room) publish(s *Session, send SendStream) (Allocation, bool) {
 	s.published.Store(src)
 	r.broadcastIndexLocked()
 	r.recordVideo(s, true)
-	return Allocation{Label: send.Label, StreamID: src.StreamID, GroupID: src.GroupID}, true
+	if remote := s.lastRemote.Load(); remote != nil {
+		src.remote.Store(remote)
+	}
+	return Allocation{Label: send.Label, StreamID: src.StreamID, GroupID: src.GroupID}
 }
 
-// unpublish withdraws a session's video from everyone's INDEX.
+// unpublish withdraws a session's video from everyone's INDEX: the client
+// stopped it.
 func (r *Room) unpublish(s *Session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	s.offered = nil
 	r.unpublishLocked(s)
 }
 
@@ -361,6 +409,8 @@ func (r *Room) apply(e meetings.Event) {
 		r.removeAttendee(e.AttendeeID)
 	case meetings.EventMeetingDeleted, meetings.EventMeetingEnded:
 		r.end()
+	case meetings.EventCapabilitiesUpdated, meetings.EventCapabilitiesBatch:
+		r.scheduleRefresh()
 	}
 }
 

@@ -34,9 +34,11 @@ type Session struct {
 	subs    map[string]*subscription              // received video m-lines by mid
 	groupID uint32                                // guarded by room.mu
 
-	published atomic.Pointer[videoSource]  // the video this session publishes
-	audioIn   atomic.Pointer[mixer.Sender] // what it says, into the mix
-	audioOut  *mixer.Receiver              // what it hears; guarded by mu
+	published  atomic.Pointer[videoSource]        // the video this session publishes
+	offered    *SendStream                        // what the client offers to publish; guarded by room.mu
+	lastRemote atomic.Pointer[webrtc.TrackRemote] // its camera track
+	audioIn    atomic.Pointer[mixer.Sender]       // what it says, into the mix
+	audioOut   *mixer.Receiver                    // what it hears; guarded by mu
 }
 
 // AttendeeID is the id the session is announced with (<id>#content for a
@@ -89,6 +91,9 @@ type SubscribeResult struct {
 	Answer      string
 	Tracks      []Track
 	Allocations []Allocation
+	// VideoRefused: the client started a camera it may not send (no Video
+	// Send); SUBSCRIBE_ACK carries status 206, the SDK's "view only".
+	VideoRefused bool
 }
 
 // ErrBadOffer: the offer could not be applied; the client sent bad SDP.
@@ -132,9 +137,11 @@ func (s *Session) Subscribe(ctx context.Context, req SubscribeRequest) (Subscrib
 	}
 	var res SubscribeResult
 	if req.SendVideo != nil {
-		if a, ok := s.room.publish(s, *req.SendVideo); ok {
+		a, ok, refused := s.room.publish(s, *req.SendVideo)
+		if ok {
 			res.Allocations = []Allocation{a}
 		}
+		res.VideoRefused = refused && !s.content
 	} else {
 		s.room.unpublish(s)
 	}

@@ -26,6 +26,9 @@ var (
 	ErrShuttingDown = errors.New("media: the server is shutting down")
 	// ErrMeetingEnded: the room ended while the session was joining.
 	ErrMeetingEnded = errors.New("media: the meeting has ended")
+	// ErrContentNotAllowed: a content share of an attendee without
+	// Content Send; it is never announced.
+	ErrContentNotAllowed = errors.New("media: the attendee may not share content")
 )
 
 // JoinRequest is an authorized join.

@@ -256,6 +256,7 @@ func (s *Session) onVideoTrack(t *webrtc.TrackRemote) {
 		if err != nil {
 			return
 		}
+		s.lastRemote.Store(t)
 		src := s.published.Load()
 		if src == nil {
 			continue // not announced (stopped, or not allowed)

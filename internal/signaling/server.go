@@ -282,6 +282,10 @@ func (c *conn) join(ctx context.Context, j *sigpb.JoinFrame) bool {
 		c.closeWith(closeMeetingEnded, "meeting ended")
 		return true
 	}
+	if errors.Is(err, media.ErrContentNotAllowed) {
+		c.closeWith(closeAttendeeUnavailable, "content share not allowed")
+		return true
+	}
 	if err != nil {
 		c.closeWith(closeInternal, "try again")
 		return true
@@ -326,6 +330,10 @@ func (c *conn) subscribe(ctx context.Context, sub *sigpb.SubscribeFrame) bool {
 	}
 	ack := frameOf(sigpb.Frame_SUBSCRIBE_ACK)
 	ack.SubscribeAck = &sigpb.SubscribeAckFrame{Duplex: sub.Duplex, SdpAnswer: proto.String(res.Answer)}
+	if res.VideoRefused {
+		// The SDK's "view only": local tile removed, videoSendDidBecomeUnavailable.
+		ack.Error = &sigpb.ErrorFrame{Status: proto.Uint32(206), Description: proto.String("video send not allowed")}
+	}
 	for _, a := range res.Allocations {
 		ack.SubscribeAck.Allocations = append(ack.SubscribeAck.Allocations, &sigpb.StreamAllocation{
 			TrackLabel: proto.String(a.Label), StreamId: proto.Uint32(a.StreamID), GroupId: proto.Uint32(a.GroupID)})

@@ -25,15 +25,16 @@ import (
 type Client struct {
 	ws *websocket.Conn
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	frames   []*sigpb.Frame
-	times    []time.Time       // when each frame arrived
-	received map[string]uint64 // RTP packets by remote stream id
-	sound    map[string]uint64 // of which not the 3-byte Opus silence frame
-	closed   bool
-	closeSt  websocket.StatusCode
-	closeAt  time.Time
+	mu        sync.Mutex
+	cond      *sync.Cond
+	frames    []*sigpb.Frame
+	times     []time.Time       // when each frame arrived
+	received  map[string]uint64 // RTP packets by remote stream id
+	sound     map[string]uint64 // of which not the 3-byte Opus silence frame
+	lastSound map[string]time.Time
+	closed    bool
+	closeSt   websocket.StatusCode
+	closeAt   time.Time
 
 	// JoinRTT is JOIN sent to INDEX received; SubscribeRTT is SUBSCRIBE
 	// sent to SUBSCRIBE_ACK received (the server's share of a join).
@@ -63,7 +64,7 @@ func Dial(ctx context.Context, signalingURL, joinToken string) (*Client, error) 
 		return nil, fmt.Errorf("dial: server chose subprotocol %q", ws.Subprotocol())
 	}
 	ws.SetReadLimit(1 << 20)
-	c := &Client{ws: ws, connected: make(chan struct{}), received: map[string]uint64{}, sound: map[string]uint64{}}
+	c := &Client{ws: ws, connected: make(chan struct{}), received: map[string]uint64{}, sound: map[string]uint64{}, lastSound: map[string]time.Time{}}
 	c.cond = sync.NewCond(&c.mu)
 	go c.readLoop()
 	return c, nil
@@ -244,6 +245,13 @@ func (c *Client) Heard(label string) uint64 {
 	return c.sound[label]
 }
 
+// LastSound is when the last packet other than silence arrived on label.
+func (c *Client) LastSound(label string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastSound[label]
+}
+
 // Received returns how many RTP packets arrived on the remote track whose
 // stream id (msid) is label, e.g. "v_2".
 func (c *Client) Received(label string) uint64 {
@@ -287,6 +295,7 @@ func (c *Client) SubscribeWith(ctx context.Context, api *webrtc.API, timeout tim
 					c.received[t.StreamID()]++
 					if !bytes.Equal(p.Payload, opusSilence) {
 						c.sound[t.StreamID()]++
+						c.lastSound[t.StreamID()] = time.Now()
 					}
 					c.mu.Unlock()
 				}
