@@ -89,7 +89,9 @@ func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *mee
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "media", Name: "rooms_live",
 			Help: "Live meetings with a media room on this node (the node that created them)."}, func() float64 { return float64(hub.Stats().Rooms) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "media", Name: "sessions_live",
-			Help: "Signaling sessions connected to this node."}, func() float64 { return float64(hub.Stats().Sessions) }))
+			Help: "Signaling sessions connected to this node."}, func() float64 { return float64(hub.Stats().Sessions) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "media", Name: "forwarded_video_packets_total",
+			Help: "Video RTP packets this node forwarded to subscribers."}, func() float64 { return float64(hub.Stats().ForwardedVideoPackets) }))
 	svc.Watch(hub.OnEvent)
 	if feed, ok := store.(meetings.ChangeFeed); ok {
 		go func() {
