@@ -85,6 +85,10 @@ type Options struct {
 	// (liveAttendees); a negative value turns the live state off, e.g. to
 	// measure the SQL path.
 	LiveAttendees int
+	// OnCommit, when set, is called by the writer after each COMMIT with
+	// the number of Update calls it committed and how long COMMIT took
+	// (metrics). It must be quick.
+	OnCommit func(groupSize int, d time.Duration)
 }
 
 // Store is the SQLite engine. It implements meetings.Store.
@@ -107,6 +111,7 @@ type Store struct {
 	queue      chan *request // Update -> writer goroutine
 	writerDone chan struct{} // closed when the writer goroutine ends
 	stats      writerStats
+	onCommit   func(groupSize int, d time.Duration) // nil: none
 }
 
 var _ meetings.Store = (*Store)(nil)
@@ -119,7 +124,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{log: log}
+	s := &Store{log: log, onCommit: opts.OnCommit}
 	syncMode := "FULL"
 	switch {
 	case opts.InMemory && opts.Dir != "":
