@@ -4,11 +4,15 @@
 # bench/cmd/sfuload: 1 publisher, SUBS subscribers, on 127.0.0.1. Each round
 # runs both targets (alternating which goes first), each in a fresh server
 # process; the clients run on the same machine. Prints the JSON lines and
-# then the Markdown summary (medians, Carillon/ceiling ratios per round).
+# then the Markdown summary (medians, Carillon/ceiling ratios per round);
+# the meeting-size rounds are printed as JSON lines (read them by hand).
 #
 # Knobs: ROUNDS [5]  SUBS [10]  PPS [1000,2500] (fixed phases: the publisher's packets/s)
 # SWEEP [1000,1500,2000,2500,3000,4000,5000] (max phase, per subscriber, 5 s a step)
 # DURATION [10s]  PAYLOAD [1000]
+# AUDIO_ROUNDS [3]: rounds of the meeting-size scenario (Carillon only:
+# 1 camera at 100 packets/s + audio-only attendees added until loss > 1 %).
+# AUDIO_STEPS [10,20,40,60,80,100,130,160]: its attendee counts.
 # RESULTS [unset]: also keep the JSON lines in this file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +62,14 @@ ceiling() {
 for r in $(seq 1 "$ROUNDS"); do
   if [ $((r % 2)) -eq 1 ]; then ceiling "$r"; carillon "$r"; else carillon "$r"; ceiling "$r"; fi
 done
-[ -n "${RESULTS:-}" ] && cp "$W/results.jsonl" "$RESULTS"
+for r in $(seq 1 "${AUDIO_ROUNDS:-3}"); do
+  "$W/carillon" serve --addr 127.0.0.1:18480 --data :memory: --max-attendees 1000 >"$W/carillon.log" 2>&1 &
+  pid=$!; PIDS+=("$pid")
+  wait_ready http://127.0.0.1:18480/carillon/health/ready
+  "$W/sfuload" -scenario audio -endpoint http://127.0.0.1:18480 -server-pid "$pid" -step-duration 5s \
+    -attendees "${AUDIO_STEPS:-10,20,40,60,80,100,130,160}" | sed "s/^{/{\"round\":$r,/" | tee -a "$W/audio.jsonl"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+done
+[ -n "${RESULTS:-}" ] && cp "$W/results.jsonl" "$RESULTS" && cp "$W/audio.jsonl" "${RESULTS%.jsonl}-audio.jsonl"
 echo
 "$W/sfuload" -report "$W/results.jsonl"

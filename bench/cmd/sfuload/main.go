@@ -22,6 +22,8 @@
 //	       forwarded packets/s carried with at most 1 % loss;
 //	half   half of max's forwarded rate: the latency quantiles.
 //
+// -scenario audio is the meeting-size scenario (see runAudio).
+//
 // Output: one JSON object on stdout.
 package main
 
@@ -56,6 +58,11 @@ type options struct {
 	subs, payload, serverPID  int
 	duration, stepDuration    time.Duration
 	phases, sweep, pps        string
+
+	scenario, attendees string
+	talkers             int
+	cameraPPS           float64
+	cameraStream        uint32
 }
 
 func main() {
@@ -71,6 +78,10 @@ func main() {
 	flag.DurationVar(&o.stepDuration, "step-duration", 5*time.Second, "length of each max step")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each phase")
 	flag.StringVar(&o.phases, "phases", "fixed,max,half", "phases to run, in order")
+	flag.StringVar(&o.scenario, "scenario", "video", "video (1 camera, -subs subscribers) or audio (meeting size; Carillon only)")
+	flag.StringVar(&o.attendees, "attendees", "10,20,40,60,80,100,130,160", "audio: audio-only attendees, step by step")
+	flag.IntVar(&o.talkers, "talkers", 3, "audio: attendees sending a tone (the rest send silence)")
+	flag.Float64Var(&o.cameraPPS, "camera-pps", 100, "audio: the camera's packets/s")
 	reportPath := flag.String("report", "", "print the Markdown summary of this JSON-lines file (bench/sfu.sh) and exit")
 	flag.Parse()
 	if *reportPath != "" {
@@ -82,6 +93,10 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	run := run
+	if o.scenario == "audio" {
+		run = runAudio
+	}
 	res, err := run(ctx, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sfuload:", err)
@@ -95,40 +110,73 @@ var vp8Prefix = []byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a}
 
 const stampAt = 6 // the send time's offset in the payload
 
-// receiver is one subscriber's view of the camera.
+// receiver is one client's view of what it receives: the camera (labels
+// v_<mid>) and, in the audio scenario, the server's mix ("audio").
 type receiver struct {
 	c *chimeclient.Client
 
 	mu        sync.Mutex
 	recording bool
 	latencies []time.Duration
-	lastSeq   uint16
-	started   bool
-	lost      uint64
-	received  uint64
+	streams   map[string]*streamStats
+	// received and lost count the camera's packets (labels v_*).
+	received, lost uint64
+}
+
+// streamStats counts one received stream's packets and sequence gaps.
+type streamStats struct {
+	started        bool
+	lastSeq        uint16
+	received, lost uint64
+}
+
+func (st *streamStats) add(seq uint16) (lost uint64) {
+	st.received++
+	if !st.started {
+		st.started, st.lastSeq = true, seq
+		return 0
+	}
+	if gap := seq - st.lastSeq; gap > 1 && gap < 1<<15 {
+		lost = uint64(gap - 1)
+		st.lost += lost
+	}
+	if seq-st.lastSeq < 1<<15 {
+		st.lastSeq = seq
+	}
+	return lost
 }
 
 func (r *receiver) onRTP(label string, p *rtp.Packet, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.streams == nil {
+		r.streams = map[string]*streamStats{}
+	}
+	st := r.streams[label]
+	if st == nil {
+		st = &streamStats{}
+		r.streams[label] = st
+	}
+	lost := st.add(p.SequenceNumber)
 	if !strings.HasPrefix(label, "v_") || len(p.Payload) < stampAt+8 {
 		return
 	}
-	sent := int64(binary.BigEndian.Uint64(p.Payload[stampAt:]))
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.received++
-	if r.started {
-		if gap := p.SequenceNumber - r.lastSeq; gap > 1 && gap < 1<<15 {
-			r.lost += uint64(gap - 1)
-		}
-		if p.SequenceNumber-r.lastSeq < 1<<15 {
-			r.lastSeq = p.SequenceNumber
-		}
-	} else {
-		r.started, r.lastSeq = true, p.SequenceNumber
-	}
+	r.lost += lost
 	if r.recording {
+		sent := int64(binary.BigEndian.Uint64(p.Payload[stampAt:]))
 		r.latencies = append(r.latencies, at.Sub(time.Unix(0, sent)))
 	}
+}
+
+// audio returns the packets and gaps counted on the mix so far.
+func (r *receiver) audio() (received, lost uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if st := r.streams["audio"]; st != nil {
+		return st.received, st.lost
+	}
+	return 0, 0
 }
 
 // publisher paces RTP onto the camera track.
