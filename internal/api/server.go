@@ -23,6 +23,7 @@ import (
 	"github.com/carillon-dev/carillon/internal/meetings"
 	"github.com/carillon-dev/carillon/internal/ratelimit"
 	"github.com/carillon-dev/carillon/internal/sigv4"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // MaxBodyBytes is the largest request body accepted (D5).
@@ -211,7 +212,7 @@ func (s *Server) writeFailure(w http.ResponseWriter, requestID, opName string, e
 		writeError(w, requestID, e)
 		return
 	}
-	if errors.Is(err, meetings.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		s.log.Warn("storage unavailable", "request_id", requestID, "operation", opName, "error", err)
 		writeError(w, requestID, &apierr.Error{Kind: apierr.ServiceUnavailable,
 			Message: "The service is temporarily unavailable; retry later", RetryAfterSeconds: retryAfterSeconds})

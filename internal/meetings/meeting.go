@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/carillon-dev/carillon/internal/apierr"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // CreateMeetingInput is the input of CreateMeeting and the meeting part of
@@ -118,7 +119,7 @@ func (s *Service) createMeeting(ctx context.Context, op string, in CreateMeeting
 		return err
 	}
 	err = s.store.Update(ctx, write)
-	if errors.Is(err, ErrDuplicate) {
+	if errors.Is(err, store.ErrDuplicate) {
 		// Another node stored the same ClientRequestToken at the same moment
 		// (D14): run again, which now replays its meeting or conflicts.
 		err = s.store.Update(ctx, write)
@@ -148,7 +149,7 @@ func (s *Service) insertOrReplayMeeting(ctx context.Context, tx Tx, rec MeetingR
 		case err == nil:
 			return MeetingRecord{}, apierr.New(apierr.Conflict,
 				"ClientRequestToken was already used with different parameters")
-		case !errors.Is(err, ErrNoRecord):
+		case !errors.Is(err, store.ErrNoRecord):
 			return MeetingRecord{}, err
 		}
 	}
@@ -270,7 +271,7 @@ func (s *Service) DeleteMeeting(ctx context.Context, meetingID string) error {
 			return err
 		}
 		for _, id := range append(replicas, m.ID) {
-			if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, ErrNoRecord) {
+			if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, store.ErrNoRecord) {
 				return err
 			}
 			if err := s.record(ctx, tx, id, EventMeetingDeleted, "", nil); err != nil {

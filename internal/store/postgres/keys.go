@@ -12,6 +12,7 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/access"
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 const (
@@ -48,7 +49,7 @@ func (s *Store) InsertKey(ctx context.Context, k access.Key) error {
 			return fmt.Errorf("postgres: insert key %s: %w", k.AccessKeyID, t.fail(ctx, err))
 		}
 		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("postgres: insert key %s: %w", k.AccessKeyID, meetings.ErrDuplicate)
+			return fmt.Errorf("postgres: insert key %s: %w", k.AccessKeyID, store.ErrDuplicate)
 		}
 		return nil
 	})
@@ -65,7 +66,7 @@ func (s *Store) Key(ctx context.Context, accessKeyID string) (access.Key, error)
 		return access.Key{}, err
 	}
 	if len(out) == 0 {
-		return access.Key{}, fmt.Errorf("postgres: key %s: %w", accessKeyID, meetings.ErrNoRecord)
+		return access.Key{}, fmt.Errorf("postgres: key %s: %w", accessKeyID, store.ErrNoRecord)
 	}
 	return out[0], nil
 }

@@ -5,8 +5,8 @@
 // It uses github.com/jackc/pgx/v5, the maintained native PostgreSQL driver:
 // binary protocol, automatic prepared-statement caching per connection, and
 // typed server errors (*pgconn.PgError with the SQLSTATE), which the engine
-// maps to meetings.ErrDuplicate, meetings.ErrNoRecord and
-// meetings.ErrUnavailable (see classify).
+// maps to store.ErrDuplicate, store.ErrNoRecord and
+// store.ErrUnavailable (see classify).
 //
 // Concurrency (D10): Update runs in READ COMMITTED; LockMeeting is
 // SELECT ... FOR UPDATE, so writers of one meeting serialize on its row lock
@@ -27,7 +27,7 @@
 // Faults: connections are dialled with a bounded timeout and every session
 // has statement and lock timeouts, so when the database is unreachable or
 // restarting calls fail fast with an error that matches
-// meetings.ErrUnavailable instead of hanging (see also dialGate); new
+// store.ErrUnavailable instead of hanging (see also dialGate); new
 // connections are dialled on demand, so the engine recovers by itself when
 // the database is back.
 //
@@ -55,6 +55,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // Defaults for the zero values of Options.
@@ -143,7 +144,7 @@ var _ meetings.Store = (*Store)(nil)
 
 // Open connects to the database and brings its schema up to date (see
 // migrate). It fails with ErrSchemaTooNew if the database was migrated by a
-// newer Carillon, and with an error matching meetings.ErrUnavailable if the
+// newer Carillon, and with an error matching store.ErrUnavailable if the
 // database cannot be reached within the connect timeout.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.URL == "" {
@@ -228,7 +229,7 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-var errPoolClosed = fmt.Errorf("postgres: store is closed: %w", meetings.ErrUnavailable)
+var errPoolClosed = fmt.Errorf("postgres: store is closed: %w", store.ErrUnavailable)
 
 // enter registers a call in flight, or fails once Close has begun.
 func (s *Store) enter() error {
@@ -254,7 +255,7 @@ func (s *Store) bound(ctx context.Context, d time.Duration) (context.Context, co
 
 // errOperationTimeout is the cause of a context that bound cut short: the
 // engine's own limit ran out, so the database is too slow or unreachable.
-var errOperationTimeout = fmt.Errorf("postgres: operation timed out: %w (%w)", meetings.ErrUnavailable, context.DeadlineExceeded)
+var errOperationTimeout = fmt.Errorf("postgres: operation timed out: %w (%w)", store.ErrUnavailable, context.DeadlineExceeded)
 
 var (
 	writeTxOptions = pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}
@@ -404,7 +405,7 @@ func (s *Store) readAttendee(ctx context.Context, meetingID, attendeeID string) 
 }
 
 // Ping implements meetings.Store: nil when the database answers and
-// accepts writes; an error matching meetings.ErrUnavailable when it is
+// accepts writes; an error matching store.ErrUnavailable when it is
 // unreachable, restarting, or a read-only standby. It is bounded by the
 // connect timeout plus one second when ctx has no earlier deadline.
 func (s *Store) Ping(ctx context.Context) error {
@@ -424,7 +425,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		return unavailable(ctx, err)
 	}
 	if standby {
-		return fmt.Errorf("postgres: %w: the server is a read-only standby", meetings.ErrUnavailable)
+		return fmt.Errorf("postgres: %w: the server is a read-only standby", store.ErrUnavailable)
 	}
 	return nil
 }
@@ -459,10 +460,10 @@ func (s *Store) flushIdle() { s.pool.Reset() }
 // means "not ready".
 func unavailable(ctx context.Context, err error) error {
 	err = classify(ctx, err)
-	if errors.Is(err, meetings.ErrUnavailable) {
+	if errors.Is(err, store.ErrUnavailable) {
 		return err
 	}
-	return fmt.Errorf("postgres: %w: %w", meetings.ErrUnavailable, err)
+	return fmt.Errorf("postgres: %w: %w", store.ErrUnavailable, err)
 }
 
 // Close implements meetings.Store: it stops accepting calls, waits for the

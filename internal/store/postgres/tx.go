@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 const meetingColumns = `id, account, arn, external_meeting_id, meeting_host_id, media_region,
@@ -91,7 +92,7 @@ func (t *tx) execOne(ctx context.Context, what, q string, args ...any) error {
 		return t.fail(ctx, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: %s: %w", what, meetings.ErrNoRecord)
+		return fmt.Errorf("postgres: %s: %w", what, store.ErrNoRecord)
 	}
 	return nil
 }
@@ -323,7 +324,7 @@ func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error 
 		return t.fail(ctx, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: insert meeting %s: %w", m.ID, meetings.ErrDuplicate)
+		return fmt.Errorf("postgres: insert meeting %s: %w", m.ID, store.ErrDuplicate)
 	}
 	return nil
 }
@@ -368,7 +369,7 @@ func (t *tx) InsertAttendee(ctx context.Context, a meetings.AttendeeRecord) (int
 	err := t.tx.QueryRow(ctx, qInsertAttendee, a.MeetingID, a.ID, a.ExternalUserID, a.JoinToken,
 		a.Caps.Audio, a.Caps.Video, a.Caps.Content, a.CapsVersion).Scan(&seq)
 	if err == pgx.ErrNoRows {
-		return 0, fmt.Errorf("postgres: insert attendee %s: %w", a.ID, meetings.ErrDuplicate)
+		return 0, fmt.Errorf("postgres: insert attendee %s: %w", a.ID, store.ErrDuplicate)
 	}
 	if err != nil {
 		return 0, t.fail(ctx, err)

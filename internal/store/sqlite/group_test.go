@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
@@ -99,7 +100,7 @@ func attendeeExists(t *testing.T, s *Store, meetingID, ext string) bool {
 	var found bool
 	err := s.View(context.Background(), func(tx meetings.ReadTx) error {
 		_, err := tx.AttendeeByExternalUserID(context.Background(), meetingID, ext)
-		if errors.Is(err, meetings.ErrNoRecord) {
+		if errors.Is(err, store.ErrNoRecord) {
 			return nil
 		}
 		found = err == nil
@@ -143,7 +144,7 @@ func TestGroupFailingFnInMiddle(t *testing.T) {
 		if _, err := tx.AttendeeByExternalUserID(ctx, m.ID, "first"); err != nil {
 			return fmt.Errorf("last fn does not see the first fn's write: %v", err)
 		}
-		if _, err := tx.AttendeeByExternalUserID(ctx, m.ID, "doomed"); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.AttendeeByExternalUserID(ctx, m.ID, "doomed"); !errors.Is(err, store.ErrNoRecord) {
 			return fmt.Errorf("last fn sees the failed fn's write: %v", err)
 		}
 		cur, err := tx.LockMeeting(ctx, m.ID)
@@ -222,7 +223,7 @@ func TestGroupStoreErrorInMiddle(t *testing.T) {
 	if err := <-a; err != nil {
 		t.Errorf("a: %v", err)
 	}
-	if err := <-dup; !errors.Is(err, meetings.ErrDuplicate) {
+	if err := <-dup; !errors.Is(err, store.ErrDuplicate) {
 		t.Errorf("duplicate insert = %v, want ErrDuplicate", err)
 	}
 	if err := <-c; err != nil {

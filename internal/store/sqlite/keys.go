@@ -13,6 +13,7 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/access"
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 const (
@@ -60,7 +61,7 @@ func (s *Store) Key(ctx context.Context, accessKeyID string) (access.Key, error)
 		return access.Key{}, err
 	}
 	if len(out) == 0 {
-		return access.Key{}, fmt.Errorf("sqlite: key %s: %w", accessKeyID, meetings.ErrNoRecord)
+		return access.Key{}, fmt.Errorf("sqlite: key %s: %w", accessKeyID, store.ErrNoRecord)
 	}
 	return out[0], nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // liveState keeps meetings with all their attendees in memory, so that
@@ -308,7 +309,7 @@ func (s *Store) load(id string) {
 	t := &tx{tx: sqlTx, stmts: s.rStmts, detached: true}
 	m, err := t.Meeting(ctx, id)
 	if err != nil {
-		if !errors.Is(err, meetings.ErrNoRecord) {
+		if !errors.Is(err, store.ErrNoRecord) {
 			s.log.Warn("sqlite: loading a meeting into memory", "meeting", id, "err", err)
 		}
 		return

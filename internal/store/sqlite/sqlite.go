@@ -34,6 +34,7 @@ import (
 	msqlite "modernc.org/sqlite"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // FileName is the name of the database file inside Options.Dir.
@@ -60,7 +61,7 @@ const maxBusyRetries = 3
 var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this version of Carillon supports")
 
 // errClosed is returned by every method once Close has begun.
-var errClosed = fmt.Errorf("sqlite: store is closed: %w", meetings.ErrUnavailable)
+var errClosed = fmt.Errorf("sqlite: store is closed: %w", store.ErrUnavailable)
 
 // Options configures Open.
 type Options struct {
@@ -354,7 +355,7 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 		if err := rows.Err(); err != nil {
 			return meetings.MeetingRecord{}, none, false, mapErr(err)
 		}
-		return meetings.MeetingRecord{}, none, false, fmt.Errorf("sqlite: meeting: %w", meetings.ErrNoRecord)
+		return meetings.MeetingRecord{}, none, false, fmt.Errorf("sqlite: meeting: %w", store.ErrNoRecord)
 	}
 	var (
 		meetingID2, id, ext, token, audio, video, content sql.NullString
@@ -395,7 +396,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		return fmt.Errorf("sqlite: ping: %w: %w", meetings.ErrUnavailable, err)
+		return fmt.Errorf("sqlite: ping: %w: %w", store.ErrUnavailable, err)
 	}
 	return nil
 }

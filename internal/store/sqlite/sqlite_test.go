@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
@@ -130,16 +131,16 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := s.Update(ctx, func(meetings.Tx) error { return nil }); !errors.Is(err, meetings.ErrUnavailable) {
+	if err := s.Update(ctx, func(meetings.Tx) error { return nil }); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("Update after Close = %v, want ErrUnavailable", err)
 	}
-	if err := s.View(ctx, func(meetings.ReadTx) error { return nil }); !errors.Is(err, meetings.ErrUnavailable) {
+	if err := s.View(ctx, func(meetings.ReadTx) error { return nil }); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("View after Close = %v, want ErrUnavailable", err)
 	}
-	if _, _, _, err := s.ReadAttendee(ctx, storetest.NewID(), storetest.NewID()); !errors.Is(err, meetings.ErrUnavailable) {
+	if _, _, _, err := s.ReadAttendee(ctx, storetest.NewID(), storetest.NewID()); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("ReadAttendee after Close = %v, want ErrUnavailable", err)
 	}
-	if err := s.Ping(ctx); !errors.Is(err, meetings.ErrUnavailable) {
+	if err := s.Ping(ctx); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("Ping after Close = %v, want ErrUnavailable", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 const (
@@ -203,7 +204,7 @@ func (t *tx) execOne(ctx context.Context, what string, q string, args ...any) er
 		return mapErr(err)
 	}
 	if n == 0 {
-		return fmt.Errorf("sqlite: %s: %w", what, meetings.ErrNoRecord)
+		return fmt.Errorf("sqlite: %s: %w", what, store.ErrNoRecord)
 	}
 	return nil
 }
@@ -243,7 +244,7 @@ func (t *tx) meeting(ctx context.Context, q string, args ...any) (meetings.Meeti
 		if err := rows.Err(); err != nil {
 			return meetings.MeetingRecord{}, mapErr(err)
 		}
-		return meetings.MeetingRecord{}, fmt.Errorf("sqlite: meeting: %w", meetings.ErrNoRecord)
+		return meetings.MeetingRecord{}, fmt.Errorf("sqlite: meeting: %w", store.ErrNoRecord)
 	}
 	m, err := scanMeeting(rows)
 	if err != nil {
@@ -354,7 +355,7 @@ func (t *tx) attendee(ctx context.Context, q string, args ...any) (meetings.Atte
 		if err := rows.Err(); err != nil {
 			return meetings.AttendeeRecord{}, mapErr(err)
 		}
-		return meetings.AttendeeRecord{}, fmt.Errorf("sqlite: attendee: %w", meetings.ErrNoRecord)
+		return meetings.AttendeeRecord{}, fmt.Errorf("sqlite: attendee: %w", store.ErrNoRecord)
 	}
 	var a meetings.AttendeeRecord
 	if err := scanAttendee(rows, &a); err != nil {
@@ -636,15 +637,15 @@ func mapErr(err error) error {
 	var se *msqlite.Error
 	if !errors.As(err, &se) {
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("sqlite: %w", meetings.ErrNoRecord)
+			return fmt.Errorf("sqlite: %w", store.ErrNoRecord)
 		}
 		return err
 	}
 	switch se.Code() {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return fmt.Errorf("sqlite: %w: %w", meetings.ErrDuplicate, err)
+		return fmt.Errorf("sqlite: %w: %w", store.ErrDuplicate, err)
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return fmt.Errorf("sqlite: %w: %w", meetings.ErrNoRecord, err)
+		return fmt.Errorf("sqlite: %w: %w", store.ErrNoRecord, err)
 	}
 	return fmt.Errorf("sqlite: %w", err)
 }
