@@ -13,7 +13,11 @@ type Store interface {
 	// returns nil; any error rolls everything back. The commit is durable
 	// when Update returns nil. fn may be called more than once if the engine
 	// must retry a serialization failure, so it must not have side effects
-	// outside tx.
+	// outside tx. A panic in fn rolls its writes back and Update returns an
+	// error matching store.ErrAborted; so does runtime.Goexit (t.FailNow)
+	// where fn runs on another goroutine than the caller's, and where it
+	// runs on the caller's, Goexit ends that goroutine after the rollback.
+	// Either way the engine serves on.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// View runs fn in a read-only transaction with a consistent snapshot.
 	View(ctx context.Context, fn func(tx ReadTx) error) error

@@ -3,7 +3,12 @@
 // the errors an engine returns for the domain to tell apart.
 package store
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+)
 
 // Engines return these, wrapped or not, so that the domain can tell
 // "absent" and "already exists" from real failures.
@@ -23,3 +28,29 @@ var (
 	// runtime.Goexit; its writes were rolled back and the engine serves on.
 	ErrAborted = errors.New("store: transaction callback panicked or exited")
 )
+
+// CallAborting calls fn, a transaction's callback, and turns a panic in it
+// into an error matching ErrAborted (logged with its stack). If fn calls
+// runtime.Goexit, onGoexit runs with such an error before the goroutine
+// ends (nothing can stop it), so that the engine can roll back and answer.
+// engine prefixes the messages.
+func CallAborting(log *slog.Logger, engine string, fn func() error, onGoexit func(error)) (err error) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		if v := recover(); v != nil {
+			log.Error(engine+": panic in a transaction callback; its writes are rolled back", "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%s: %w: panic: %v", engine, ErrAborted, v)
+			return
+		}
+		// Since Go 1.21 a nil panic value is a *runtime.PanicNilError, so
+		// nothing recovered means runtime.Goexit.
+		log.Error(engine + ": runtime.Goexit in a transaction callback; its writes are rolled back")
+		onGoexit(fmt.Errorf("%s: %w: runtime.Goexit", engine, ErrAborted))
+	}()
+	err = fn()
+	returned = true
+	return err
+}

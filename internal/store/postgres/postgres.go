@@ -48,7 +48,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,6 +55,7 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/meetings"
 	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlrow"
 )
 
 // Defaults for the zero values of Options.
@@ -135,9 +135,7 @@ type Store struct {
 	opTimeout   time.Duration
 	pingTimeout time.Duration
 
-	mu       sync.Mutex
-	closed   bool
-	inflight sync.WaitGroup
+	calls store.Gate // admits calls until Close
 }
 
 var _ meetings.Store = (*Store)(nil)
@@ -233,12 +231,9 @@ var errPoolClosed = fmt.Errorf("postgres: store is closed: %w", store.ErrUnavail
 
 // enter registers a call in flight, or fails once Close has begun.
 func (s *Store) enter() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if !s.calls.Enter() {
 		return errPoolClosed
 	}
-	s.inflight.Add(1)
 	return nil
 }
 
@@ -264,7 +259,8 @@ var (
 
 // Update implements meetings.Store: fn runs in a READ COMMITTED transaction
 // that commits when fn returns nil. An error from fn is returned unchanged
-// after rolling back. If PostgreSQL aborted the transaction for a deadlock
+// after rolling back; a panic in fn is rolled back and returned as an error
+// (runFn). If PostgreSQL aborted the transaction for a deadlock
 // or a serialization failure, fn runs again (at most maxRetries times).
 func (s *Store) Update(ctx context.Context, fn func(tx meetings.Tx) error) error {
 	return s.run(ctx, writeTxOptions, func(t *tx) error { return fn(t) })
@@ -281,7 +277,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(*tx) error)
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	ctx, cancel := s.bound(ctx, s.opTimeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
@@ -322,11 +318,9 @@ func (s *Store) attempt(ctx context.Context, opts pgx.TxOptions, fn func(*tx) er
 		return broken, classify(ctx, err)
 	}
 	t := &tx{tx: ptx}
-	if err := fn(t); err != nil {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		ptx.Rollback(rctx) // on failure pgx closes the connection; Release destroys it
-		cancel()
-		return t.retry, err
+	if err := s.runFn(ctx, t, fn); err != nil {
+		rollback(ctx, ptx)
+		return t.retry && !errors.Is(err, store.ErrAborted), err
 	}
 	if opts.AccessMode == pgx.ReadOnly {
 		// Nothing to commit; ending the transaction either way is the same.
@@ -347,6 +341,23 @@ func (s *Store) attempt(ctx context.Context, opts pgx.TxOptions, fn func(*tx) er
 	return false, nil
 }
 
+// runFn runs fn on the caller's goroutine. A panic in fn is returned as an
+// error matching store.ErrAborted (attempt rolls back). On runtime.Goexit
+// the transaction is rolled back here and the goroutine ends as Goexit
+// demands; the deferred Release and calls.Leave still run, so the store
+// serves on.
+func (s *Store) runFn(ctx context.Context, t *tx, fn func(*tx) error) error {
+	return store.CallAborting(s.log, "postgres", func() error { return fn(t) }, func(error) { rollback(ctx, t.tx) })
+}
+
+// rollback ends a failed transaction, even once ctx has ended. On failure
+// pgx closes the connection and Release destroys it.
+func rollback(ctx context.Context, ptx pgx.Tx) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	ptx.Rollback(rctx)
+}
+
 // ReadAttendee implements meetings.Store: one SELECT in autocommit (READ
 // COMMITTED: the statement sees one snapshot), no BEGIN/COMMIT round trips.
 // A connection that the server had closed is replaced once, as a read can
@@ -355,7 +366,7 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 	if err := s.enter(); err != nil {
 		return meetings.MeetingRecord{}, meetings.AttendeeRecord{}, false, err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	ctx, cancel := s.bound(ctx, s.opTimeout)
 	defer cancel()
 	m, a, found, err := s.readAttendee(ctx, meetingID, attendeeID)
@@ -375,13 +386,8 @@ func (s *Store) readAttendee(ctx context.Context, meetingID, attendeeID string) 
 		return meetings.MeetingRecord{}, none, false, err
 	}
 	defer conn.Release()
-	var (
-		r                                                 meetingRow
-		aMeetingID, id, ext, token, audio, video, content *string
-		seq, version                                      *int64
-	)
-	err = conn.QueryRow(ctx, qReadAttendee, meetingID, attendeeID).Scan(
-		r.dest(&aMeetingID, &id, &ext, &token, &seq, &audio, &video, &content, &version)...)
+	var r sqlrow.ReadAttendeeRow
+	err = conn.QueryRow(ctx, qReadAttendee, meetingID, attendeeID).Scan(r.Dest()...)
 	if err != nil {
 		if ctx.Err() == nil && conn.Conn().IsClosed() {
 			s.flushIdle()
@@ -389,19 +395,7 @@ func (s *Store) readAttendee(ctx context.Context, meetingID, attendeeID string) 
 		}
 		return meetings.MeetingRecord{}, none, false, err
 	}
-	m, err := r.record()
-	if err != nil {
-		return meetings.MeetingRecord{}, none, false, err
-	}
-	if id == nil {
-		return m, none, false, nil
-	}
-	a := meetings.AttendeeRecord{
-		MeetingID: m.ID, ID: *id, ExternalUserID: *ext, JoinToken: *token, Seq: *seq,
-		Caps:        meetings.Capabilities{Audio: *audio, Video: *video, Content: *content},
-		CapsVersion: *version,
-	}
-	return m, a, true, nil
+	return r.Records(dialect)
 }
 
 // Ping implements meetings.Store: nil when the database answers and
@@ -412,7 +406,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	ctx, cancel := s.bound(ctx, s.pingTimeout)
 	defer cancel()
 	standby, err := s.ping(ctx)
@@ -470,14 +464,9 @@ func unavailable(ctx context.Context, err error) error {
 // ones in flight and closes the connections. Every committed write is
 // already durable in the database. Close is idempotent.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.calls.Close() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	s.inflight.Wait()
 	// pgxpool.Pool.Close waits until every connection is closed, and
 	// closing a connection that a cancelled query broke waits for its
 	// cancel request, up to 15 s when the database does not answer (a

@@ -34,21 +34,24 @@ package sqlite
 // tx.detached); the fn then typically returns that error and only its own
 // savepoint is rolled back.
 //
-// A panic in fn is recovered in the writer, the fn's savepoint (or the whole
-// transaction, for a group of one) is rolled back, and the panic is raised
-// again, with the same value, in the caller's goroutine, so that it behaves
-// as a panic inside Update always did; the rest of the group is unaffected.
-// fn must not call runtime.Goexit (t.FailNow): that would end the writer.
+// The fns run on a goroutine of their own, the runner, while the writer
+// waits for each: a panic in a fn is recovered there, and a runtime.Goexit
+// (t.FailNow) ends only the runner, which the writer replaces for the next
+// fn. Either way the fn's savepoint (or the whole transaction, for a group
+// of one) is rolled back, its caller gets an error matching
+// store.ErrAborted, and the rest of the group is unaffected.
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"runtime/debug"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // maxGroup bounds how many Update calls one transaction commits together: it
@@ -81,9 +84,12 @@ type request struct {
 
 // result is the answer to one request.
 type result struct {
-	err      error
-	panicked bool
-	panicVal any
+	err error
+	// aborted: the fn panicked or called runtime.Goexit (err wraps
+	// store.ErrAborted). It is never run again.
+	aborted bool
+	// exited: the fn called runtime.Goexit, which ended the runner.
+	exited bool
 }
 
 // claim makes the writer the owner of r, unless its caller gave up first.
@@ -125,9 +131,6 @@ func (s *Store) submit(ctx context.Context, fn func(meetings.Tx) error) error {
 		}
 		res = <-r.done // it started: wait for the commit
 	}
-	if res.panicked {
-		panic(res.panicVal)
-	}
 	return res.err
 }
 
@@ -135,6 +138,7 @@ func (s *Store) submit(ctx context.Context, fn func(meetings.Tx) error) error {
 // Close has closed the queue and every request in it has been dealt with.
 func (s *Store) writer() {
 	defer close(s.writerDone)
+	defer s.stopRunner()
 	group := make([]*request, 0, maxGroup)
 	var carry []*request // to run again after SQLITE_BUSY
 	for {
@@ -204,7 +208,7 @@ func (s *Store) runGroup(group, carry []*request) []*request {
 		}
 		if !savepoints {
 			res := s.runFn(t, r)
-			if res.err != nil || res.panicked {
+			if res.err != nil {
 				sqlTx.Rollback()
 				return s.failed(r, res, carry)
 			}
@@ -217,7 +221,7 @@ func (s *Store) runGroup(group, carry []*request) []*request {
 		}
 		mark := len(t.changes)
 		res := s.runFn(t, r)
-		if res.err == nil && !res.panicked {
+		if res.err == nil {
 			_, err := t.exec(context.Background(), qRelease)
 			if err == nil {
 				ok = append(ok, r)
@@ -274,10 +278,10 @@ func (s *Store) runGroup(group, carry []*request) []*request {
 	return carry
 }
 
-// failed answers a request whose fn failed or panicked, or carries it over
-// to the next group if the failure is SQLITE_BUSY and retries remain.
+// failed answers a request whose fn failed or was aborted, or carries it
+// over to the next group if the failure is SQLITE_BUSY and retries remain.
 func (s *Store) failed(r *request, res result, carry []*request) []*request {
-	if res.panicked {
+	if res.aborted {
 		r.answer(res)
 		return carry
 	}
@@ -294,16 +298,60 @@ func (s *Store) retryOrAnswer(r *request, err error, carry []*request) []*reques
 	return carry
 }
 
-// runFn runs one fn, recovering a panic.
-func (s *Store) runFn(t *tx, r *request) (res result) {
+// runFn runs one fn on the runner and waits for its result.
+func (s *Store) runFn(t *tx, r *request) result {
 	s.stats.fns.Add(1)
-	defer func() {
-		if v := recover(); v != nil {
-			s.log.Error("sqlite: panic in an Update fn; re-raised in its caller", "panic", v, "stack", string(debug.Stack()))
-			res = result{panicked: true, panicVal: v}
+	if s.runner == nil {
+		s.runner = newFnRunner(s.log)
+	}
+	s.runner.calls <- fnCall{t, r.fn}
+	res := <-s.runner.results
+	if res.exited {
+		s.runner = nil // it ended; the next fn starts another
+	}
+	return res
+}
+
+// stopRunner ends the runner (writer only, once it has no more fns to run).
+func (s *Store) stopRunner() {
+	if s.runner != nil {
+		close(s.runner.calls)
+		s.runner = nil
+	}
+}
+
+// fnRunner is the goroutine that runs fns for the writer, one at a time,
+// so that a fn's panic or runtime.Goexit never reaches the writer, which
+// holds the transaction and the answers of the whole group. It costs two
+// channel hand-offs per fn.
+type fnRunner struct {
+	calls   chan fnCall
+	results chan result
+	log     *slog.Logger
+}
+
+type fnCall struct {
+	t  *tx
+	fn func(meetings.Tx) error
+}
+
+func newFnRunner(log *slog.Logger) *fnRunner {
+	r := &fnRunner{calls: make(chan fnCall), results: make(chan result), log: log}
+	go func() {
+		for c := range r.calls {
+			r.results <- r.run(c)
 		}
 	}()
-	return result{err: r.fn(t)}
+	return r
+}
+
+// run runs one fn. On runtime.Goexit the result is sent from the deferred
+// call of store.CallAborting, and the goroutine then ends.
+func (r *fnRunner) run(c fnCall) result {
+	err := store.CallAborting(r.log, "sqlite", func() error { return c.fn(c.t) }, func(err error) {
+		r.results <- result{err: err, aborted: true, exited: true}
+	})
+	return result{err: err, aborted: errors.Is(err, store.ErrAborted)}
 }
 
 // begin starts the group's transaction (BEGIN IMMEDIATE), retrying while

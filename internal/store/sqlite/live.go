@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
 	"github.com/carillon-dev/carillon/internal/store"
@@ -171,105 +170,6 @@ func internCap(s string) string {
 		return meetings.None
 	}
 	return s
-}
-
-// A change is one write of a transaction, as the live state applies it.
-type change interface{ apply(l *liveState) }
-
-type (
-	insertMeetingChange  struct{ m meetings.MeetingRecord }
-	updateMeetingChange  struct{ m meetings.MeetingRecord }
-	deleteMeetingChange  struct{ id string }
-	insertAttendeeChange struct{ a meetings.AttendeeRecord }
-	setCapsChange        struct {
-		meetingID, attendeeID string
-		caps                  meetings.Capabilities
-		version               int64
-	}
-	deleteAttendeeChange struct{ meetingID, attendeeID string }
-)
-
-// cloneMeeting copies what m points to, so that the live state shares
-// nothing with the caller that wrote m, and makes it what reading it back
-// from the database gives (CreatedAt in UTC, to the microsecond).
-func cloneMeeting(m meetings.MeetingRecord) meetings.MeetingRecord {
-	m.CreatedAt = time.UnixMicro(m.CreatedAt.UnixMicro()).UTC()
-	if m.TenantIDs != nil {
-		m.TenantIDs = append([]string{}, m.TenantIDs...)
-	}
-	if m.Notifications != nil {
-		n := *m.Notifications
-		m.Notifications = &n
-	}
-	if m.Batch != nil {
-		b := internCaps(*m.Batch)
-		m.Batch = &b
-	}
-	if m.TranscriptionConfig != nil {
-		m.TranscriptionConfig = append([]byte{}, m.TranscriptionConfig...)
-	}
-	if len(m.BatchPins) == 0 {
-		m.BatchPins = nil // as the database gives it back
-	} else {
-		pins := make(map[string]meetings.Capabilities, len(m.BatchPins))
-		for id, c := range m.BatchPins {
-			pins[id] = internCaps(c)
-		}
-		m.BatchPins = pins
-	}
-	return m
-}
-
-func (c insertMeetingChange) apply(l *liveState) {
-	l.remove(c.m.ID)
-	l.meetings[c.m.ID] = &liveMeeting{m: c.m, attendees: map[string]liveAttendee{}}
-}
-
-func (c updateMeetingChange) apply(l *liveState) {
-	lm := l.meetings[c.m.ID]
-	if lm == nil {
-		return
-	}
-	// A new record: readers may hold the old one.
-	m := lm.m
-	m.Version, m.Batch, m.BatchVersion, m.BatchPins = c.m.Version, c.m.Batch, c.m.BatchVersion, c.m.BatchPins
-	m.Transcribing, m.TranscriptionConfig = c.m.Transcribing, c.m.TranscriptionConfig
-	lm.m = m
-}
-
-func (c deleteMeetingChange) apply(l *liveState) { l.remove(c.id) }
-
-func (c insertAttendeeChange) apply(l *liveState) {
-	lm := l.meetings[c.a.MeetingID]
-	if lm == nil {
-		return
-	}
-	if _, ok := lm.attendees[c.a.ID]; !ok {
-		l.size++
-	}
-	lm.put(c.a)
-	l.evict(c.a.MeetingID)
-}
-
-func (c setCapsChange) apply(l *liveState) {
-	lm := l.meetings[c.meetingID]
-	if lm == nil {
-		return
-	}
-	if a, ok := lm.attendees[c.attendeeID]; ok {
-		lm.attendees[c.attendeeID] = a.withCaps(c.meetingID, c.attendeeID, c.caps, c.version)
-	}
-}
-
-func (c deleteAttendeeChange) apply(l *liveState) {
-	lm := l.meetings[c.meetingID]
-	if lm == nil {
-		return
-	}
-	if _, ok := lm.attendees[c.attendeeID]; ok {
-		delete(lm.attendees, c.attendeeID)
-		l.size--
-	}
 }
 
 // loadsPerGroup bounds the loads the writer serves between two groups while

@@ -28,13 +28,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 
 	msqlite "modernc.org/sqlite"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
 	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlrow"
 )
 
 // FileName is the name of the database file inside Options.Dir.
@@ -101,12 +101,11 @@ type Store struct {
 	live    *liveState   // nil when off
 	loads   chan string  // meetings readers want loaded; nil when live is nil
 
-	mu       sync.Mutex
-	closed   bool
-	inflight sync.WaitGroup
+	calls store.Gate // admits calls until Close
 
 	queue      chan *request // Update -> writer goroutine
 	writerDone chan struct{} // closed when the writer goroutine ends
+	runner     *fnRunner     // runs the fns for the writer (writer only)
 	stats      writerStats
 }
 
@@ -273,12 +272,9 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // enter registers a call in flight, or fails once Close has begun.
 func (s *Store) enter() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if !s.calls.Enter() {
 		return errClosed
 	}
-	s.inflight.Add(1)
 	return nil
 }
 
@@ -291,8 +287,9 @@ func (s *Store) enter() error {
 // process holds the write lock), the transaction runs again, at most
 // maxBusyRetries times.
 //
-// fn runs on the writer goroutine, not the caller's; a panic in it is raised
-// again in the caller. Statements in fn check ctx when they start but are not
+// fn runs on a goroutine of the writer's, not the caller's. A panic or a
+// runtime.Goexit in fn rolls back fn's writes and fails the Update with an
+// error matching store.ErrAborted; the store serves on. Statements in fn check ctx when they start but are not
 // interrupted by it. ctx ending before fn starts fails the Update with
 // ctx.Err() and fn never runs; once fn has started, Update waits for the
 // commit.
@@ -303,7 +300,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx meetings.Tx) error) error
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	return s.submit(ctx, fn)
 }
 
@@ -315,7 +312,7 @@ func (s *Store) View(ctx context.Context, fn func(tx meetings.ReadTx) error) err
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -334,7 +331,7 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 	if err := s.enter(); err != nil {
 		return meetings.MeetingRecord{}, none, false, err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	if err := ctx.Err(); err != nil {
 		return meetings.MeetingRecord{}, none, false, err
 	}
@@ -357,32 +354,21 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 		}
 		return meetings.MeetingRecord{}, none, false, fmt.Errorf("sqlite: meeting: %w", store.ErrNoRecord)
 	}
-	var (
-		meetingID2, id, ext, token, audio, video, content sql.NullString
-		seq, version                                      sql.NullInt64
-	)
-	m, err := scanMeeting(rows, &meetingID2, &id, &ext, &token, &seq, &audio, &video, &content, &version)
-	if err != nil {
-		return meetings.MeetingRecord{}, none, false, err
+	var r sqlrow.ReadAttendeeRow
+	if err := rows.Scan(r.Dest()...); err != nil {
+		return meetings.MeetingRecord{}, none, false, mapErr(err)
 	}
 	if err := rows.Close(); err != nil {
 		return meetings.MeetingRecord{}, none, false, mapErr(err)
 	}
-	if s.live != nil {
+	m, a, found, err := r.Records(dialect)
+	if err == nil && s.live != nil {
 		select {
 		case s.loads <- m.ID: // the writer loads it (live.go)
 		default:
 		}
 	}
-	if !id.Valid {
-		return m, none, false, nil
-	}
-	a := meetings.AttendeeRecord{
-		MeetingID: m.ID, ID: id.String, ExternalUserID: ext.String, JoinToken: token.String, Seq: seq.Int64,
-		Caps:        meetings.Capabilities{Audio: audio.String, Video: video.String, Content: content.String},
-		CapsVersion: version.Int64,
-	}
-	return m, a, true, nil
+	return m, a, found, err
 }
 
 // Ping reports whether the database answers; ErrUnavailable if not.
@@ -390,7 +376,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	var v int
 	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&v); err != nil {
 		if ctx.Err() != nil {
@@ -405,14 +391,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // WAL into the database file and closes it. An InMemory store's directory is
 // removed. Close is idempotent.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.calls.Close() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	s.inflight.Wait()
 	// Every Update has returned; the writer drains what is left in the queue
 	// (requests whose callers gave up) and ends.
 	close(s.queue)

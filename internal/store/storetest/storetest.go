@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -55,6 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) meetings.Store) {
 		{"UpdateMeeting", testUpdateMeeting},
 		{"UpdateRollback", testUpdateRollback},
 		{"UpdateReturnsFnErrorUnchanged", testUpdateReturnsFnError},
+		{"UpdatePanicIsAnError", testUpdatePanic},
+		{"UpdateGoexitRollsBack", testUpdateGoexit},
 		{"DeleteMeetingCascades", testDeleteMeetingCascades},
 		{"AttendeeRoundTrip", testAttendeeRoundTrip},
 		{"AttendeesPaging", testAttendeesPaging},
@@ -632,6 +635,86 @@ func testUpdateReturnsFnError(t *testing.T, s meetings.Store) {
 		}
 		return nil
 	})
+}
+
+// A panic in an Update's fn rolls its writes back and reaches the caller as
+// an error matching store.ErrAborted, not as a panic; the store serves on.
+func testUpdatePanic(t *testing.T, s meetings.Store) {
+	m := minimalMeeting()
+	var err error
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				t.Errorf("Update panicked with %v, want an error", v)
+			}
+		}()
+		err = s.Update(ctx, func(tx meetings.Tx) error {
+			if err := tx.InsertMeeting(ctx, m); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	if !errors.Is(err, store.ErrAborted) {
+		t.Errorf("Update whose fn panicked = %v, want store.ErrAborted", err)
+	}
+	assertServesAfterAbort(t, s, m.ID)
+}
+
+// runtime.Goexit in an Update's fn (t.FailNow in a test) rolls its writes
+// back and leaves the store serving. An engine that runs fn on another
+// goroutine than the caller's answers the caller with an error matching
+// store.ErrAborted; one that runs it on the caller's goroutine lets Goexit
+// end that goroutine, as it would anywhere else. Update never returns nil.
+func testUpdateGoexit(t *testing.T, s meetings.Store) {
+	m := minimalMeeting()
+	done := make(chan struct{})
+	var (
+		returned bool
+		err      error
+	)
+	go func() {
+		defer close(done)
+		err = s.Update(ctx, func(tx meetings.Tx) error {
+			if err := tx.InsertMeeting(ctx, m); err != nil {
+				return err
+			}
+			runtime.Goexit()
+			return nil
+		})
+		returned = true
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Update whose fn called runtime.Goexit neither returned nor ended its goroutine")
+	}
+	if returned && !errors.Is(err, store.ErrAborted) {
+		t.Errorf("Update whose fn called runtime.Goexit = %v, want store.ErrAborted", err)
+	}
+	assertServesAfterAbort(t, s, m.ID)
+}
+
+// assertServesAfterAbort checks that the aborted Update wrote nothing and
+// that the store still commits Updates.
+func assertServesAfterAbort(t *testing.T, s meetings.Store, abortedMeetingID string) {
+	t.Helper()
+	view(t, s, func(tx meetings.ReadTx) error {
+		if _, err := tx.Meeting(ctx, abortedMeetingID); !errors.Is(err, store.ErrNoRecord) {
+			t.Errorf("the aborted Update's meeting: %v, want ErrNoRecord (rolled back)", err)
+		}
+		return nil
+	})
+	if _, _, _, err := s.ReadAttendee(ctx, abortedMeetingID, NewID()); !errors.Is(err, store.ErrNoRecord) {
+		t.Errorf("ReadAttendee of the aborted Update's meeting: %v, want ErrNoRecord", err)
+	}
+	next := minimalMeeting()
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.Update(tctx, func(tx meetings.Tx) error { return tx.InsertMeeting(tctx, next) }); err != nil {
+		t.Fatalf("Update after an aborted one: %v", err)
+	}
+	getMeeting(t, s, next.ID)
 }
 
 func testDeleteMeetingCascades(t *testing.T, s meetings.Store) {
