@@ -10,7 +10,7 @@ import (
 	"strconv"
 
 	"github.com/carillon-dev/carillon/internal/apierr"
-	"github.com/carillon-dev/carillon/internal/apimodel"
+	"github.com/carillon-dev/carillon/internal/ids"
 	"github.com/carillon-dev/carillon/internal/store"
 )
 
@@ -100,7 +100,7 @@ func (s *Service) createAttendees(ctx context.Context, tx Tx, m *MeetingRecord, 
 	}
 	limit := s.maxAttendees(&m.Features)
 	for _, item := range items {
-		if err := apimodel.ValidateExternalID(item.ExternalUserId); err != nil {
+		if err := ids.ValidateExternalID(item.ExternalUserId); err != nil {
 			problems = append(problems, CreateAttendeeError{
 				ExternalUserId: item.ExternalUserId,
 				ErrorCode:      ErrorCodeBadRequest,
