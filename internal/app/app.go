@@ -135,7 +135,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*c
 			"API requests served at once; beyond, 503 with Retry-After (0: no cap)")},
 		{"max-meetings", 0, &cfg.maxMeetings, fs.String("max-meetings", env("max-meetings", "0"),
 			"live meetings per account, LimitExceededException beyond (0: no cap; AWS's default quota is 250)")},
-		{"memory-attendees", 0, &cfg.memoryAttendees, fs.String("memory-attendees", env("memory-attendees", "1048576"),
+		{"memory-attendees", 0, &cfg.memoryAttendees, fs.String("memory-attendees", env("memory-attendees", strconv.Itoa(sqlite.DefaultLiveAttendees)),
 			"embedded store: attendees kept in memory with their meetings, so that reads and batch updates skip SQL (about 520 bytes of RSS each; 0: none)")},
 	}
 	if err := fs.Parse(args); err != nil {
@@ -286,20 +286,11 @@ func openStore(ctx context.Context, cfg *config, log *slog.Logger) (store, strin
 		return s, "PostgreSQL (" + redactURL(cfg.databaseURL) + ")", err
 	}
 	if cfg.data == InMemory {
-		s, err := sqlite.Open(ctx, sqlite.Options{InMemory: true, Logger: log, LiveAttendees: liveAttendees(cfg)})
+		s, err := sqlite.Open(ctx, sqlite.Options{InMemory: true, Logger: log, LiveAttendees: cfg.memoryAttendees})
 		return s, "in-memory (nothing is kept after exit)", err
 	}
-	s, err := sqlite.Open(ctx, sqlite.Options{Dir: cfg.data, Logger: log, LiveAttendees: liveAttendees(cfg)})
+	s, err := sqlite.Open(ctx, sqlite.Options{Dir: cfg.data, Logger: log, LiveAttendees: cfg.memoryAttendees})
 	return s, "embedded SQLite in " + cfg.data, err
-}
-
-// liveAttendees maps --memory-attendees to sqlite.Options.LiveAttendees,
-// where 0 means the default and a negative value none.
-func liveAttendees(cfg *config) int {
-	if cfg.memoryAttendees == 0 {
-		return -1
-	}
-	return cfg.memoryAttendees
 }
 
 // redactURL drops the password from a database URL before it is printed;

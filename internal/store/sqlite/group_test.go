@@ -592,7 +592,7 @@ func TestGroupBusyRetry(t *testing.T) {
 		t.Skip("waits for the busy timeout")
 	}
 	var logs lockedBuffer
-	s, err := Open(context.Background(), Options{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	s, err := Open(context.Background(), Options{Dir: t.TempDir(), LiveAttendees: DefaultLiveAttendees, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

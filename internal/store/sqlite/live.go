@@ -51,9 +51,10 @@ type liveMeeting struct {
 	attendees map[string]liveAttendee
 }
 
-// liveAttendees is the default bound of the live state. The figures of
-// memory per attendee that it is derived from are in docs/benchmarks.md.
-const liveAttendees = 1 << 20
+// DefaultLiveAttendees is the bound of the live state that carillon serve
+// uses unless told otherwise (--memory-attendees). The figures of memory per
+// attendee that it is derived from are in docs/benchmarks.md.
+const DefaultLiveAttendees = 1 << 20
 
 // loadQueue is the capacity of the channel of meetings readers want loaded;
 // a reader never waits for it (a full queue drops the request).

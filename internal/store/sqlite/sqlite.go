@@ -82,9 +82,9 @@ type Options struct {
 	// discards them.
 	Logger *slog.Logger
 	// LiveAttendees bounds the live state (live.go): how many attendees,
-	// with their meetings, are kept in memory. 0 means the default
-	// (liveAttendees); a negative value turns the live state off, e.g. to
-	// measure the SQL path.
+	// with their meetings, are kept in memory. 0 keeps none: the live state
+	// is off and every read is SQL. DefaultLiveAttendees is carillon
+	// serve's default.
 	LiveAttendees int
 }
 
@@ -153,12 +153,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		s.unlock, exclusive = unlock, ok
 	}
-	if exclusive && opts.LiveAttendees >= 0 {
-		max := opts.LiveAttendees
-		if max == 0 {
-			max = liveAttendees
-		}
-		s.live = newLiveState(max)
+	if opts.LiveAttendees < 0 {
+		return nil, fmt.Errorf("sqlite: Options.LiveAttendees is %d, want 0 or more", opts.LiveAttendees)
+	}
+	if exclusive && opts.LiveAttendees > 0 {
+		s.live = newLiveState(opts.LiveAttendees)
 		s.loads = make(chan string, loadQueue)
 	}
 	if err := s.open(ctx, syncMode); err != nil {

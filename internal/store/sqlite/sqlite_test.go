@@ -22,7 +22,7 @@ import (
 
 func openDir(t testing.TB, dir string) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), Options{Dir: dir})
+	s, err := Open(context.Background(), Options{Dir: dir, LiveAttendees: DefaultLiveAttendees})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -43,7 +43,7 @@ func TestConformanceDir(t *testing.T) {
 
 func TestConformanceInMemory(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) meetings.Store {
-		s, err := Open(context.Background(), Options{InMemory: true})
+		s, err := Open(context.Background(), Options{InMemory: true, LiveAttendees: DefaultLiveAttendees})
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
@@ -59,7 +59,7 @@ func TestConformanceInMemory(t *testing.T) {
 // The conformance suite again with the live state off (every read and
 // write through SQL) and with a bound of 3 attendees (meetings held,
 // evicted and loaded again as the tests go).
-func TestConformanceLiveStateOff(t *testing.T)  { conformanceWithLive(t, -1) }
+func TestConformanceLiveStateOff(t *testing.T)  { conformanceWithLive(t, 0) }
 func TestConformanceLiveStateTiny(t *testing.T) { conformanceWithLive(t, 3) }
 
 func conformanceWithLive(t *testing.T, bound int) {
@@ -68,7 +68,7 @@ func conformanceWithLive(t *testing.T, bound int) {
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
-		if (s.live == nil) != (bound < 0) {
+		if (s.live == nil) != (bound == 0) {
 			t.Fatalf("LiveAttendees %d: live state on = %v", bound, s.live != nil)
 		}
 		t.Cleanup(func() {
