@@ -7,13 +7,14 @@ import (
 	"github.com/carillon-dev/carillon/internal/ids"
 )
 
-// Rules the model states only in documentation (api-reference.md §3, §4.3),
+// Rules the model states only in documentation (docs/wire.md, "Rules
+// stated only in prose"),
 // enforced per D2. They are attached to members by shape name, so every
 // member using the shape gets them (MeetingHostId uses the ExternalUserId
 // shape and therefore gets the ExternalUserId rules).
 
 // MediaRegions returns the MediaRegion values the CreateMeeting documentation
-// lists (§4.3 M1): 18 commercial Regions and the 2 GovCloud Regions. The
+// lists (docs/wire.md): 18 commercial Regions and the 2 GovCloud Regions. The
 // model's MediaRegion shape itself only constrains the length (2..64).
 func MediaRegions() []string {
 	return []string{

@@ -124,7 +124,8 @@ type segment struct {
 	label   string // non-empty for "{Label}"
 }
 
-// rawMember is one member entry of api-constraints.json (§7). Unknown keys
+// rawMember is one member entry of api-constraints.json (docs/wire.md, "The
+// constraints digest"). Unknown keys
 // make Load fail, so a new kind of constraint cannot be silently ignored.
 type rawMember struct {
 	Location         string   `json:"location"`

@@ -8,7 +8,7 @@ import (
 )
 
 // Match routes a request by method, path template and query literal
-// (api-reference.md §1.2). rawPath is r.URL.EscapedPath(); it is split on
+// (docs/wire.md, "Routing"). rawPath is r.URL.EscapedPath(); it is split on
 // "/" before percent-decoding, so an encoded slash (%2F) stays inside its
 // label. Labels are returned percent-decoded.
 //

@@ -14,7 +14,7 @@ const (
 	aid = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 )
 
-// TestRoutes pins the route table of api-reference.md §1.2 for all 16
+// TestRoutes pins the route table of docs/wire.md ("Routing") for all 16
 // operations: method + path + query → operation and decoded labels.
 func TestRoutes(t *testing.T) {
 	m := MustLoad()
@@ -42,7 +42,7 @@ func TestRoutes(t *testing.T) {
 		{"PUT", "/meetings/" + mid + "/attendees/" + aid + "/capabilities", "", "UpdateAttendeeCapabilities", map[string]string{"MeetingId": mid, "AttendeeId": aid}},
 
 		// GET|DELETE .../attendees/capabilities is Get/DeleteAttendee with
-		// AttendeeId "capabilities" (§1.2), which Validate then rejects.
+		// AttendeeId "capabilities" (docs/wire.md, "Routing"), which Validate then rejects.
 		{"GET", "/meetings/" + mid + "/attendees/capabilities", "", "GetAttendee", map[string]string{"MeetingId": mid, "AttendeeId": "capabilities"}},
 		{"DELETE", "/meetings/" + mid + "/attendees/capabilities", "", "DeleteAttendee", map[string]string{"MeetingId": mid, "AttendeeId": "capabilities"}},
 		// Percent-encoded labels are decoded; an encoded "/" stays inside

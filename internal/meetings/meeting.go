@@ -308,8 +308,8 @@ func (s *Service) meetingView(m *MeetingRecord) Meeting {
 }
 
 // mediaPlacement derives a meeting's endpoints from the public base URL, so
-// that real-time endpoints can live on this server (api-reference.md §5 for
-// the real service's shapes).
+// that real-time endpoints can live on this server (docs/wire.md,
+// "Response layouts", for the real service's shapes).
 func (s *Service) mediaPlacement(meetingID string) MediaPlacement {
 	base := s.cfg.PublicBaseURL
 	prefix := strings.TrimSuffix(base.Path, "/") + "/carillon"
