@@ -39,7 +39,7 @@ func newTestServer(tb testing.TB) (*Server, string, string) {
 func newTestServerWith(tb testing.TB, o Options) (*Server, string, string) {
 	tb.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, sqlite.Options{InMemory: true})
+	store, err := sqlite.Open(ctx, sqlite.Options{InMemory: true, LiveAttendees: sqlite.DefaultLiveAttendees})
 	if err != nil {
 		tb.Fatal(err)
 	}
