@@ -213,12 +213,12 @@ func (s *Server) writeFailure(w http.ResponseWriter, requestID, opName string, e
 		return
 	}
 	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		s.log.Warn("storage unavailable", "request_id", requestID, "operation", opName, "error", err)
+		s.log.Warn("storage unavailable", "request_id", requestID, "operation", opName, "err", err)
 		writeError(w, requestID, &apierr.Error{Kind: apierr.ServiceUnavailable,
 			Message: "The service is temporarily unavailable; retry later", RetryAfterSeconds: retryAfterSeconds})
 		return
 	}
-	s.log.Error("internal error", "request_id", requestID, "operation", opName, "error", err)
+	s.log.Error("internal error", "request_id", requestID, "operation", opName, "err", err)
 	writeError(w, requestID, apierr.New(apierr.ServiceFailure, "An internal error occurred (request %s)", requestID))
 }
 

@@ -214,7 +214,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	}
 	defer func() {
 		if err := store.Close(); err != nil {
-			log.Error("closing the store", "error", err)
+			log.Error("closing the store", "err", err)
 		}
 	}()
 
@@ -341,7 +341,7 @@ func sweepExpired(ctx context.Context, svc *meetings.Service, log *slog.Logger) 
 			return
 		case <-tick.C:
 			if n, err := svc.SweepExpired(ctx, 500); err != nil {
-				log.Warn("sweeping ended meetings", "error", err)
+				log.Warn("sweeping ended meetings", "err", err)
 			} else if n > 0 {
 				log.Info("swept ended meetings", "count", n)
 			}

@@ -285,7 +285,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(*tx) error)
 		if err == nil || !retry || attempt >= maxRetries || ctx.Err() != nil {
 			return err
 		}
-		s.log.Warn("postgres transaction aborted; retrying", "attempt", attempt+1, "error", err)
+		s.log.Warn("postgres transaction aborted; retrying", "attempt", attempt+1, "err", err)
 		// Jittered exponential backoff: 5 ms, 10 ms, 20 ms, ... so that
 		// the transactions that collided do not collide again.
 		d := time.Duration(5<<attempt) * time.Millisecond
