@@ -62,7 +62,7 @@ const maxDepth = 64
 // body) against every constraint of the model and the documentation-only
 // rules. It returns nil or a 400 BadRequestException naming every failing
 // member path.
-func (op *Operation) Validate(labels map[string]string, query url.Values, body []byte) *apierr.Error {
+func (op *Operation) Validate(labels map[string]string, query url.Values, body []byte) error {
 	var root *jnode
 	if op.HasBody {
 		if len(body) == 0 {

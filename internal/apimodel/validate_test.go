@@ -12,7 +12,7 @@ import (
 	"github.com/carillon-dev/carillon/internal/ids"
 )
 
-func validate(t *testing.T, m *Model, opName string, labels map[string]string, query url.Values, body string) *apierr.Error {
+func validate(t *testing.T, m *Model, opName string, labels map[string]string, query url.Values, body string) error {
 	t.Helper()
 	op := m.Operation(opName)
 	if op == nil {
@@ -25,9 +25,22 @@ func validate(t *testing.T, m *Model, opName string, labels map[string]string, q
 	return op.Validate(labels, query, b)
 }
 
+// apiError returns err as the *apierr.Error it must be (nil for nil).
+func apiError(err error) *apierr.Error {
+	if err == nil {
+		return nil
+	}
+	e, ok := apierr.As(err)
+	if !ok {
+		return &apierr.Error{Message: "not an *apierr.Error: " + err.Error()}
+	}
+	return e
+}
+
 // wantErr asserts a 400 whose message contains every fragment (or nil when
 // none is given).
-func wantErr(t *testing.T, name string, err *apierr.Error, fragments ...string) {
+func wantErr(t *testing.T, name string, verr error, fragments ...string) {
+	err := apiError(verr)
 	t.Helper()
 	if len(fragments) == 0 {
 		if err != nil {
@@ -341,10 +354,10 @@ func TestCodePoints(t *testing.T) {
 func TestMessages(t *testing.T) {
 	m := MustLoad()
 	labels := map[string]string{"MeetingId": "nope"}
-	a := validate(t, m, "BatchUpdateAttendeeCapabilitiesExcept", labels, nil,
-		`{"Capabilities":{"Content":"x","Audio":"y","Video":"None"},"ExcludedAttendeeIds":[{"AttendeeId":""},{}]}`)
-	b := validate(t, m, "BatchUpdateAttendeeCapabilitiesExcept", labels, nil,
-		`{"ExcludedAttendeeIds":[{"AttendeeId":""},{}],"Capabilities":{"Audio":"y","Video":"None","Content":"x"}}`)
+	a := apiError(validate(t, m, "BatchUpdateAttendeeCapabilitiesExcept", labels, nil,
+		`{"Capabilities":{"Content":"x","Audio":"y","Video":"None"},"ExcludedAttendeeIds":[{"AttendeeId":""},{}]}`))
+	b := apiError(validate(t, m, "BatchUpdateAttendeeCapabilitiesExcept", labels, nil,
+		`{"ExcludedAttendeeIds":[{"AttendeeId":""},{}],"Capabilities":{"Audio":"y","Video":"None","Content":"x"}}`))
 	want := "4 validation errors detected: " +
 		"Value at 'MeetingId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}; " +
 		"Value at 'ExcludedAttendeeIds[1].AttendeeId' failed to satisfy constraint: Member must not be null; " +
@@ -358,7 +371,7 @@ func TestMessages(t *testing.T) {
 	}
 	// Sensitive values never appear.
 	secret := "aws:SECRET-VALUE-123"
-	err := validate(t, m, "CreateMeeting", nil, nil, `{"ClientRequestToken":"`+secret+`","MediaRegion":"`+secret+`","ExternalMeetingId":"`+secret+`","MeetingHostId":"`+secret+`","NotificationsConfiguration":{"SqsQueueArn":"`+secret+`"}}`)
+	err := apiError(validate(t, m, "CreateMeeting", nil, nil, `{"ClientRequestToken":"`+secret+`","MediaRegion":"`+secret+`","ExternalMeetingId":"`+secret+`","MeetingHostId":"`+secret+`","NotificationsConfiguration":{"SqsQueueArn":"`+secret+`"}}`))
 	if err == nil || strings.Contains(err.Message, "SECRET") {
 		t.Errorf("message echoes values or passes: %v", err)
 	}

@@ -19,7 +19,9 @@ import (
 
 var bctx = context.Background()
 
-func benchStore(b *testing.B) *Store { return openBench(b, Options{Dir: b.TempDir(), LiveAttendees: DefaultLiveAttendees}) }
+func benchStore(b *testing.B) *Store {
+	return openBench(b, Options{Dir: b.TempDir(), LiveAttendees: DefaultLiveAttendees})
+}
 
 func openBench(b *testing.B, opts Options) *Store {
 	b.Helper()
@@ -115,7 +117,9 @@ func BenchmarkParallelBatchExcept250NoSync(b *testing.B) {
 
 func BenchmarkBatchExcept250NoSync(b *testing.B) { benchBatchExcept(b, benchMemStore(b), 250, false) }
 
-func benchMemStore(b *testing.B) *Store { return openBench(b, Options{InMemory: true, LiveAttendees: DefaultLiveAttendees}) }
+func benchMemStore(b *testing.B) *Store {
+	return openBench(b, Options{InMemory: true, LiveAttendees: DefaultLiveAttendees})
+}
 
 func benchParallelBatchExcept(b *testing.B, s *Store) {
 	benchParallelBatchExceptOp(b, s, storetest.BatchExcept)
