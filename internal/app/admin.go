@@ -127,7 +127,7 @@ func splitList(s string) []string {
 // runKeys implements `carillon keys create|list|delete`.
 func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: carillon keys create|list|delete ...")
+		return errors.New("usage: carillon keys create|list|delete [flags]")
 	}
 	switch args[0] {
 	case "create":

@@ -26,9 +26,12 @@ const ReservedPrefix = "aws:"
 var matchExternalID = regexp.MustCompile(`^[-_&@+=,(){}\[\]/«».:|'"#a-zA-Z0-9À-ÿ \t\n\x0B\f\r]*$`).MatchString
 
 // Errors of ValidateExternalID. Their text never includes the value (the
-// members are sensitive), so callers may show it to the client.
+// members are sensitive), so callers may show it to the client; it follows
+// AWS's wording of constraint failures, capital letter included.
 var (
-	ErrExternalIDPattern  = errors.New("Member must satisfy regular expression pattern: " + ExternalIDPattern)
+	//lint:ignore ST1005 AWS's wording, shown to clients
+	ErrExternalIDPattern = errors.New("Member must satisfy regular expression pattern: " + ExternalIDPattern)
+	//lint:ignore ST1005 AWS's wording, shown to clients
 	ErrExternalIDReserved = errors.New("Member must not begin with the reserved prefix '" + ReservedPrefix + "' (case-insensitive)")
 )
 

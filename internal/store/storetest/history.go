@@ -62,7 +62,7 @@ var historyTests = []struct {
 func hist(tx meetings.Tx) (meetings.HistoryTx, error) {
 	h, ok := tx.(meetings.HistoryTx)
 	if !ok {
-		return nil, fmt.Errorf("Update's transaction %T does not implement meetings.HistoryTx", tx)
+		return nil, fmt.Errorf("the transaction of Update, %T, does not implement meetings.HistoryTx", tx)
 	}
 	return h, nil
 }
@@ -70,7 +70,7 @@ func hist(tx meetings.Tx) (meetings.HistoryTx, error) {
 func histRead(tx meetings.ReadTx) (meetings.HistoryReadTx, error) {
 	h, ok := tx.(meetings.HistoryReadTx)
 	if !ok {
-		return nil, fmt.Errorf("View's transaction %T does not implement meetings.HistoryReadTx", tx)
+		return nil, fmt.Errorf("the transaction of View, %T, does not implement meetings.HistoryReadTx", tx)
 	}
 	return h, nil
 }

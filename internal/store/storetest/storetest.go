@@ -1014,18 +1014,6 @@ func testSetAttendeeCaps(t *testing.T, s meetings.Store) {
 	}
 }
 
-// attendeeNow reads one attendee (it must exist).
-func attendeeNow(t *testing.T, s meetings.Store, meetingID, id string) meetings.AttendeeRecord {
-	t.Helper()
-	var a meetings.AttendeeRecord
-	view(t, s, func(tx meetings.ReadTx) error {
-		var err error
-		a, err = tx.Attendee(ctx, meetingID, id)
-		return err
-	})
-	return a
-}
-
 // attendeesByID reads AttendeesByID in a View and returns the ids found,
 // sorted, checking each record against the attendee as Attendee reads it.
 func attendeesByID(t *testing.T, s meetings.Store, meetingID string, ids []string) []string {
