@@ -73,6 +73,7 @@ type config struct {
 	accessKeyID        string
 	secretAccessKey    string
 	devCredentials     bool
+	media              mediaConfig
 }
 
 // Run runs the carillon command with args (without the program name). It
@@ -123,6 +124,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*c
 	maxDuration := fs.String("meeting-max-duration", env("meeting-max-duration", "24h"), "a meeting ends this long after its creation")
 	fs.StringVar(&cfg.logLevel, "log-level", env("log-level", "info"), "debug, info, warn or error")
 	rateLimit := fs.String("rate-limit", env("rate-limit", "off"), "per-access-key throttle: off, aws (10/s, burst 20, the AWS quota) or RPS/BURST")
+	parseMedia := mediaFlags(fs, env, &cfg.media)
 	ints := []struct {
 		name  string
 		min   int
@@ -156,6 +158,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*c
 		return nil, fmt.Errorf("--meeting-max-duration: %q is not a positive duration", *maxDuration)
 	}
 	cfg.meetingMaxDuration = d
+	if err := parseMedia(); err != nil {
+		return nil, err
+	}
 	if cfg.rateLimit, err = ratelimit.ParseRate(*rateLimit); err != nil {
 		return nil, fmt.Errorf("--rate-limit: %w", err)
 	}
@@ -235,8 +240,16 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if cfg.rateLimit != nil {
 		limiter = ratelimit.New(*cfg.rateLimit, nil)
 	}
-	handler := api.NewServer(api.Options{Model: model, Service: svc, Verifier: verifier, Keyring: keyring,
+	apiHandler := api.NewServer(api.Options{Model: model, Service: svc, Verifier: verifier, Keyring: keyring,
 		Logger: log, Limiter: limiter, MaxInFlight: cfg.maxInFlight})
+	mediaCtx, stopMedia := context.WithCancel(ctx)
+	defer stopMedia()
+	plane, err := startMediaPlane(mediaCtx, cfg, ln, svc, store, log)
+	if err != nil {
+		return err
+	}
+	defer plane.close()
+	handler := plane.routes(apiHandler)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -266,6 +279,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	// Stop accepting, let in-flight requests finish, then close the store
 	// (deferred above).
 	log.Info("shutting down")
+	stopMedia()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

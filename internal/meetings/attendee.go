@@ -33,7 +33,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // attendee that already has this ExternalUserId (D15).
 func (s *Service) CreateAttendee(ctx context.Context, meetingID string, in CreateAttendeeInput) (*Attendee, error) {
 	var out Attendee
-	err := s.store.Update(ctx, func(tx Tx) error {
+	err := s.update(ctx, func(tx Tx) error {
 		m, err := s.lockLiveMeeting(ctx, tx, meetingID)
 		if err != nil {
 			return err
@@ -67,7 +67,7 @@ func (s *Service) CreateAttendee(ctx context.Context, meetingID string, in Creat
 // problems become Errors entries; request-level ones reject everything (D16).
 func (s *Service) BatchCreateAttendee(ctx context.Context, meetingID string, items []CreateAttendeeInput) (*CreateAttendeesResult, error) {
 	res := &CreateAttendeesResult{}
-	err := s.store.Update(ctx, func(tx Tx) error {
+	err := s.update(ctx, func(tx Tx) error {
 		m, err := s.lockLiveMeeting(ctx, tx, meetingID)
 		if err != nil {
 			return err
@@ -201,7 +201,7 @@ func (s *Service) GetAttendee(ctx context.Context, meetingID, attendeeID string)
 
 // DeleteAttendee removes an attendee; its JoinToken stops working (D18).
 func (s *Service) DeleteAttendee(ctx context.Context, meetingID, attendeeID string) error {
-	return s.store.Update(ctx, func(tx Tx) error {
+	return s.update(ctx, func(tx Tx) error {
 		m, err := s.lockLiveMeeting(ctx, tx, meetingID)
 		if err != nil {
 			return err
@@ -221,7 +221,7 @@ func (s *Service) DeleteAttendee(ctx context.Context, meetingID, attendeeID stri
 // UpdateAttendeeCapabilities sets one attendee's capabilities (D9, D10).
 func (s *Service) UpdateAttendeeCapabilities(ctx context.Context, meetingID, attendeeID string, caps Capabilities) (*Attendee, error) {
 	var out Attendee
-	err := s.store.Update(ctx, func(tx Tx) error {
+	err := s.update(ctx, func(tx Tx) error {
 		m, err := s.lockLiveMeeting(ctx, tx, meetingID)
 		if err != nil {
 			return err
@@ -261,7 +261,7 @@ func (s *Service) UpdateAttendeeCapabilities(ctx context.Context, meetingID, att
 // version, with the triple each excluded attendee that exists has now as its
 // pin (see EffectiveCapabilities).
 func (s *Service) BatchUpdateAttendeeCapabilitiesExcept(ctx context.Context, meetingID string, excluded []string, caps Capabilities) error {
-	return s.store.Update(ctx, func(tx Tx) error {
+	return s.update(ctx, func(tx Tx) error {
 		m, err := s.lockLiveMeeting(ctx, tx, meetingID)
 		if err != nil {
 			return err

@@ -118,11 +118,11 @@ func (s *Service) createMeeting(ctx context.Context, op string, in CreateMeeting
 		}
 		return err
 	}
-	err = s.store.Update(ctx, write)
+	err = s.update(ctx, write)
 	if errors.Is(err, store.ErrDuplicate) {
 		// Another node stored the same ClientRequestToken at the same moment
 		// (D14): run again, which now replays its meeting or conflicts.
-		err = s.store.Update(ctx, write)
+		err = s.update(ctx, write)
 	}
 	if err != nil {
 		return nil, err
@@ -261,25 +261,31 @@ func (s *Service) GetMeeting(ctx context.Context, meetingID string) (*Meeting, e
 // DeleteMeeting deletes a meeting with its attendees and tags, and the
 // meetings that replicate it (D17, D20).
 func (s *Service) DeleteMeeting(ctx context.Context, meetingID string) error {
-	return s.store.Update(ctx, func(tx Tx) error {
+	return s.update(ctx, func(tx Tx) error {
 		m, err := s.lockLiveMeeting(ctx, tx, meetingID)
 		if err != nil {
 			return err
 		}
-		replicas, err := tx.Replicas(ctx, m.ID)
-		if err != nil {
+		return s.removeMeeting(ctx, tx, m.ID, EventMeetingDeleted)
+	})
+}
+
+// removeMeeting deletes a locked meeting and its replicas (D17), recording
+// eventType for each.
+func (s *Service) removeMeeting(ctx context.Context, tx Tx, id, eventType string) error {
+	replicas, err := tx.Replicas(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, id := range append(replicas, id) {
+		if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, store.ErrNoRecord) {
 			return err
 		}
-		for _, id := range append(replicas, m.ID) {
-			if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, store.ErrNoRecord) {
-				return err
-			}
-			if err := s.record(ctx, tx, id, EventMeetingDeleted, "", nil); err != nil {
-				return err
-			}
+		if err := s.record(ctx, tx, id, eventType, "", nil); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // meetingView turns a stored meeting into the API shape.

@@ -41,8 +41,9 @@ type Config struct {
 
 // Service implements the operations of the API on top of a Store.
 type Service struct {
-	store Store
-	cfg   Config
+	store    Store
+	cfg      Config
+	watchers watchers
 }
 
 // NewService returns a Service over store.
@@ -140,7 +141,7 @@ func attendeeView(m *MeetingRecord, a *AttendeeRecord) Attendee {
 // every operation; this only reclaims their storage.
 func (s *Service) SweepExpired(ctx context.Context, limit int) (int, error) {
 	var n int
-	err := s.store.Update(ctx, func(tx Tx) error {
+	err := s.update(ctx, func(tx Tx) error {
 		n = 0
 		ids, err := tx.ExpiredMeetings(ctx, s.now().Add(-s.cfg.MaxMeetingDuration), limit)
 		if err != nil {

@@ -55,7 +55,7 @@ func (s *Service) TagResource(ctx context.Context, arn string, tags []Tag) error
 	if err := checkNewTags(tags, "Tags"); err != nil {
 		return err
 	}
-	return s.store.Update(ctx, func(tx Tx) error {
+	return s.update(ctx, func(tx Tx) error {
 		m, err := s.taggedMeeting(ctx, tx, arn, true)
 		if err != nil {
 			return err
@@ -84,7 +84,7 @@ func (s *Service) TagResource(ctx context.Context, arn string, tags []Tag) error
 
 // UntagResource removes tags by key; absent keys are fine (T4).
 func (s *Service) UntagResource(ctx context.Context, arn string, keys []string) error {
-	return s.store.Update(ctx, func(tx Tx) error {
+	return s.update(ctx, func(tx Tx) error {
 		m, err := s.taggedMeeting(ctx, tx, arn, true)
 		if err != nil {
 			return err

@@ -145,7 +145,7 @@ func (s *Service) StartMeetingTranscription(ctx context.Context, meetingID strin
 	if err != nil {
 		return err
 	}
-	return s.store.Update(ctx, func(tx Tx) error {
+	return s.update(ctx, func(tx Tx) error {
 		m, err := s.lockLiveMeeting(ctx, tx, meetingID)
 		if err != nil || m.Transcribing {
 			return err
@@ -161,7 +161,7 @@ func (s *Service) StartMeetingTranscription(ctx context.Context, meetingID strin
 // StopMeetingTranscription ends transcription; stopping when not started is
 // a no-op (D22).
 func (s *Service) StopMeetingTranscription(ctx context.Context, meetingID string) error {
-	return s.store.Update(ctx, func(tx Tx) error {
+	return s.update(ctx, func(tx Tx) error {
 		m, err := s.lockLiveMeeting(ctx, tx, meetingID)
 		if err != nil || !m.Transcribing {
 			return err

@@ -146,5 +146,5 @@ func (t *tx) AppendEvents(ctx context.Context, events []meetings.Event) error {
 	for i := range events {
 		events[i].Seq = seqs[i]
 	}
-	return nil
+	return t.notifyEvents(ctx, events)
 }

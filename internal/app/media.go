@@ -1,0 +1,112 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carillon-dev/carillon/internal/media"
+	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/signaling"
+)
+
+// mediaConfig is the media plane's part of the serve command line.
+type mediaConfig struct {
+	udpPort     int // 0: the HTTP listener's port number
+	publicIPs   []string
+	idleTimeout time.Duration
+}
+
+// mediaFlags declares the media plane's flags on fs; the returned function
+// validates them after fs.Parse.
+func mediaFlags(fs interface {
+	String(name, value, usage string) *string
+}, env func(name, def string) string, cfg *mediaConfig) func() error {
+	port := fs.String("media-udp-port", env("media-udp-port", "0"),
+		"the one UDP port of all media (WebRTC); 0: the same number as the --addr port")
+	publicIP := fs.String("media-public-ip", env("media-public-ip", ""),
+		"address(es) to advertise as media host candidates, comma-separated, for a server behind 1:1 NAT (default: the interfaces' own addresses)")
+	idle := fs.String("meeting-idle-timeout", env("meeting-idle-timeout", "5m"),
+		"a meeting with no attendee connected for this long ends by itself, as in AWS; 0 disables")
+	return func() error {
+		n, err := strconv.Atoi(*port)
+		if err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("--media-udp-port: %q is not a port number", *port)
+		}
+		cfg.udpPort = n
+		for _, ip := range strings.Split(*publicIP, ",") {
+			if ip = strings.TrimSpace(ip); ip == "" {
+				continue
+			}
+			if net.ParseIP(ip) == nil {
+				return fmt.Errorf("--media-public-ip: %q is not an IP address", ip)
+			}
+			cfg.publicIPs = append(cfg.publicIPs, ip)
+		}
+		d, err := time.ParseDuration(*idle)
+		if err != nil || d < 0 {
+			return fmt.Errorf("--meeting-idle-timeout: %q is not a duration >= 0", *idle)
+		}
+		cfg.idleTimeout = d
+		return nil
+	}
+}
+
+// mediaPlane is the running media plane: WebRTC stack, hub and signaling.
+type mediaPlane struct {
+	webrtc *media.WebRTC
+	hub    *media.Hub
+	sig    *signaling.Server
+}
+
+func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *meetings.Service, store any, log *slog.Logger) (*mediaPlane, error) {
+	host, portStr, _ := net.SplitHostPort(ln.Addr().String())
+	port := cfg.media.udpPort
+	if port == 0 {
+		port, _ = strconv.Atoi(portStr)
+	}
+	listenHost, _, _ := net.SplitHostPort(cfg.addr)
+	if listenHost == "" {
+		host = ""
+	}
+	w, err := media.NewWebRTC(media.NetworkConfig{ListenHost: host, UDPPort: port, PublicIPs: cfg.media.publicIPs})
+	if err != nil {
+		return nil, err
+	}
+	hub := media.NewHub(ctx, media.Config{WebRTC: w, Domain: svc, IdleTimeout: cfg.media.idleTimeout, Log: log})
+	svc.Watch(hub.OnEvent)
+	if feed, ok := store.(meetings.ChangeFeed); ok {
+		go func() {
+			if err := feed.Listen(ctx, hub.OnFeedEvent); err != nil && ctx.Err() == nil {
+				log.Error("the change feed stopped: changes made on other nodes no longer reach this node's sessions", "err", err)
+			}
+		}()
+	}
+	log.Info("media plane ready", "udp_port", w.UDPPort(), "idle_timeout", cfg.media.idleTimeout)
+	return &mediaPlane{webrtc: w, hub: hub, sig: signaling.New(signaling.Config{Auth: svc, Hub: hub, Log: log})}, nil
+}
+
+// routes serves the MediaPlacement URLs beside the API. The paths are the
+// ones meetings.mediaPlacement hands out.
+func (p *mediaPlane) routes(api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch path := r.URL.Path; {
+		case strings.HasPrefix(path, "/carillon/control/") && r.Method == http.MethodGet:
+			r.SetPathValue("meeting", strings.TrimPrefix(path, "/carillon/control/"))
+			p.sig.ServeHTTP(w, r)
+		case path == "/carillon/v2/turn_sessions":
+			p.sig.TurnControl(w, r)
+		case path == "/carillon/v1/client-events":
+			p.sig.ClientEvents(w, r)
+		default:
+			api.ServeHTTP(w, r)
+		}
+	})
+}
+
+func (p *mediaPlane) close() { _ = p.webrtc.Close() }

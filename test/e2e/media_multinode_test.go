@@ -1,0 +1,45 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/chimesdkmeetings"
+
+	"github.com/carillon-dev/carillon/internal/signaling/sigpb"
+)
+
+// A meeting's sessions live on the node that created it; DeleteAttendee
+// and DeleteMeeting served by another node reach them within a second
+// through the change feed.
+func TestMediaCrossNodeKick(t *testing.T) {
+	// Each node keeps its own public URL: meetings name the node that
+	// created them.
+	e := mnEngineAt(freshDatabase(t, mnDatabaseURL(t)))
+	nodes := [2]*server{startServer(t, e), startServer(t, e)}
+	mm := newMediaMeeting(t, nodes[0], "alice", "bob")
+	other := nodes[1].client(t)
+	ctx := context.Background()
+	a := mm.connect(t, 0, 1)
+	b := mm.connect(t, 1, 2)
+
+	start := time.Now()
+	if _, err := other.DeleteAttendee(ctx, &chimesdkmeetings.DeleteAttendeeInput{
+		MeetingId: mm.meeting.MeetingId, AttendeeId: mm.attendees[1].AttendeeId}); err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := b.WaitType(0, time.Second, sigpb.Frame_AUDIO_STATUS)
+	if err != nil || f.GetAudioStatus().GetAudioStatus() != 411 {
+		t.Fatalf("no AUDIO_STATUS 411 within 1 s of a DeleteAttendee on the other node: %v", err)
+	}
+	t.Logf("cross-node kick: %v", time.Since(start))
+
+	if _, err := other.DeleteMeeting(ctx, &chimesdkmeetings.DeleteMeetingInput{MeetingId: mm.meeting.MeetingId}); err != nil {
+		t.Fatal(err)
+	}
+	f, _, err = a.WaitType(0, time.Second, sigpb.Frame_AUDIO_STATUS)
+	if err != nil || f.GetAudioStatus().GetAudioStatus() != 410 {
+		t.Fatalf("no AUDIO_STATUS 410 within 1 s of a DeleteMeeting on the other node: %v", err)
+	}
+}
