@@ -213,6 +213,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--public-url: %q is not an http(s) URL", public)
 	}
 
+	mediaURL, err := mediaBaseURL(cfg, publicURL)
+	if err != nil {
+		return err
+	}
 	store, storeDesc, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -226,6 +230,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	svc := meetings.NewService(store, meetings.Config{
 		Account:             cfg.accountID,
 		PublicBaseURL:       publicURL,
+		MediaBaseURL:        mediaURL,
 		MaxMeetingDuration:  cfg.meetingMaxDuration,
 		DefaultMaxAttendees: cfg.maxAttendees,
 		MaxMeetings:         cfg.maxMeetings,

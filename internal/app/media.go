@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ type mediaConfig struct {
 	udpPort     int // 0: the HTTP listener's port number
 	publicIPs   []string
 	idleTimeout time.Duration
+	publicURL   string // "": --public-url
 }
 
 // mediaFlags declares the media plane's flags on fs; the returned function
@@ -31,6 +33,8 @@ func mediaFlags(fs interface {
 		"the one UDP port of all media (WebRTC); 0: the same number as the --addr port")
 	publicIP := fs.String("media-public-ip", env("media-public-ip", ""),
 		"address(es) to advertise as media host candidates, comma-separated, for a server behind 1:1 NAT (default: the interfaces' own addresses)")
+	publicURL := fs.String("media-public-url", env("media-public-url", ""),
+		"base URL at which clients reach this node's media plane (signaling); meetings created here are placed on this node (default: --public-url). Give each node its own when several share a database")
 	idle := fs.String("meeting-idle-timeout", env("meeting-idle-timeout", "5m"),
 		"a meeting with no attendee connected for this long ends by itself, as in AWS; 0 disables")
 	return func() error {
@@ -53,6 +57,7 @@ func mediaFlags(fs interface {
 			return fmt.Errorf("--meeting-idle-timeout: %q is not a duration >= 0", *idle)
 		}
 		cfg.idleTimeout = d
+		cfg.publicURL = *publicURL
 		return nil
 	}
 }
@@ -110,3 +115,16 @@ func (p *mediaPlane) routes(api http.Handler) http.Handler {
 }
 
 func (p *mediaPlane) close() { _ = p.webrtc.Close() }
+
+// mediaBaseURL is the node's media base URL: --media-public-url, or the
+// public URL.
+func mediaBaseURL(cfg *config, public *url.URL) (*url.URL, error) {
+	if cfg.media.publicURL == "" {
+		return public, nil
+	}
+	u, err := url.Parse(cfg.media.publicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return nil, fmt.Errorf("--media-public-url: %q is not an http(s) URL without a query", cfg.media.publicURL)
+	}
+	return u, nil
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -90,6 +91,7 @@ func (s *Service) createMeeting(ctx context.Context, op string, in CreateMeeting
 		return nil, err
 	}
 	rec := MeetingRecord{
+		MediaURL:          s.cfg.MediaBaseURL.String(),
 		ID:                id,
 		Account:           s.cfg.Account,
 		ARN:               meetingARN(in.MediaRegion, s.cfg.Account, id),
@@ -299,7 +301,7 @@ func (s *Service) meetingView(m *MeetingRecord) Meeting {
 		f := m.Features
 		features = &f
 	}
-	placement := s.mediaPlacement(m.ID)
+	placement := s.mediaPlacement(m)
 	return Meeting{
 		MeetingId:         m.ID,
 		MeetingHostId:     m.MeetingHostID,
@@ -313,11 +315,17 @@ func (s *Service) meetingView(m *MeetingRecord) Meeting {
 	}
 }
 
-// mediaPlacement derives a meeting's endpoints from the public base URL, so
-// that real-time endpoints can live on this server (docs/wire.md,
-// "Response layouts", for the real service's shapes).
-func (s *Service) mediaPlacement(meetingID string) MediaPlacement {
-	base := s.cfg.PublicBaseURL
+// mediaPlacement derives a meeting's endpoints from the media base URL of
+// the node it is placed on, so that its sessions go to that node
+// (docs/wire.md, "Response layouts", for the real service's shapes).
+func (s *Service) mediaPlacement(m *MeetingRecord) MediaPlacement {
+	meetingID := m.ID
+	base := s.cfg.MediaBaseURL
+	if m.MediaURL != "" && m.MediaURL != base.String() {
+		if u, err := url.Parse(m.MediaURL); err == nil {
+			base = u // placed on another node
+		}
+	}
 	prefix := strings.TrimSuffix(base.Path, "/") + "/carillon"
 	ws := "ws"
 	if base.Scheme == "https" {

@@ -21,6 +21,10 @@ type Config struct {
 	// PublicBaseURL is where clients reach this server; MediaPlacement URLs
 	// are derived from it.
 	PublicBaseURL *url.URL
+	// MediaBaseURL is where clients reach this node's media plane; the
+	// meetings this node creates are placed on it (their MediaPlacement
+	// URLs). Nil means PublicBaseURL.
+	MediaBaseURL *url.URL
 	// MaxMeetingDuration ends a meeting this long after its creation (D20).
 	// Zero means 24 hours.
 	MaxMeetingDuration time.Duration
@@ -62,6 +66,9 @@ func NewService(store Store, cfg Config) *Service {
 	}
 	if cfg.PublicBaseURL == nil {
 		cfg.PublicBaseURL = &url.URL{Scheme: "http", Host: "127.0.0.1:8080"}
+	}
+	if cfg.MediaBaseURL == nil {
+		cfg.MediaBaseURL = cfg.PublicBaseURL
 	}
 	return &Service{store: store, cfg: cfg}
 }

@@ -122,6 +122,10 @@ type MeetingRecord struct {
 	Notifications     *Notifications
 	NetworkType       string
 	CreatedAt         time.Time
+	// MediaURL is the base URL of the node the meeting is placed on: its
+	// MediaPlacement URLs, and so its attendees' sessions, go there. Empty
+	// for meetings stored before placement existed.
+	MediaURL string
 
 	// Idempotency (D14): a hash of the ClientRequestToken (the token itself is
 	// sensitive and is not stored) and a hash of the request's parameters.

@@ -21,6 +21,13 @@ func TestMediaCrossNodeKick(t *testing.T) {
 	mm := newMediaMeeting(t, nodes[0], "alice", "bob")
 	other := nodes[1].client(t)
 	ctx := context.Background()
+	got, err := other.GetMeeting(ctx, &chimesdkmeetings.GetMeetingInput{MeetingId: mm.meeting.MeetingId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := *got.Meeting.MediaPlacement.SignalingUrl, *mm.meeting.MediaPlacement.SignalingUrl; g != w {
+		t.Fatalf("GetMeeting on node B gives SignalingUrl %s, want node A's %s", g, w)
+	}
 	a := mm.connect(t, 0, 1)
 	b := mm.connect(t, 1, 2)
 

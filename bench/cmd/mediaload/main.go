@@ -277,6 +277,7 @@ func runKick(ctx context.Context, o options) (map[string]any, error) {
 	}
 	rtc := chimeclient.NewAPI()
 	var samples []time.Duration
+	before200 := 0
 	for i, a := range atts {
 		c, _, err := connect(ctx, rtc, m, a, uint64(i+1))
 		if err != nil {

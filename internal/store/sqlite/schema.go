@@ -104,4 +104,10 @@ CREATE TABLE access_keys (
 	`
 ALTER TABLE meetings ADD COLUMN batch_pins TEXT; -- JSON object: attendee id -> triple; NULL when none
 `,
+	// 4: the media base URL of the node a meeting is placed on
+	// (MeetingRecord.MediaURL); '' for meetings created before, which take
+	// the answering node's.
+	`
+ALTER TABLE meetings ADD COLUMN media_url TEXT NOT NULL DEFAULT '';
+`,
 }

@@ -64,8 +64,8 @@ const (
 	MeetingColumns = `id, account, arn, external_meeting_id, meeting_host_id, media_region,
 	primary_meeting_id, tenant_ids, features, notifications, network_type, created_at,
 	token_hash, request_hash, version, batch_audio, batch_video, batch_content, batch_version,
-	transcribing, transcription_config, batch_pins`
-	meetingColumnCount = 22
+	transcribing, transcription_config, batch_pins, media_url`
+	meetingColumnCount = 23
 
 	AttendeeColumns = `meeting_id, id, external_user_id, join_token, seq,
 	caps_audio, caps_video, caps_content, caps_version`
@@ -162,7 +162,7 @@ func (d Dialect) MeetingArgs(m meetings.MeetingRecord) ([]any, error) {
 		m.ID, m.Account, m.ARN, m.ExternalMeetingID, m.MeetingHostID, m.MediaRegion,
 		m.PrimaryMeetingID, tenants, string(features), notifications, m.NetworkType, d.Time(m.CreatedAt),
 		m.TokenHash, m.RequestHash, m.Version, ba, bv, bc, m.BatchVersion,
-		d.Bool(m.Transcribing), blob(m.TranscriptionConfig), pins,
+		d.Bool(m.Transcribing), blob(m.TranscriptionConfig), pins, m.MediaURL,
 	}, nil
 }
 
@@ -320,7 +320,7 @@ func (r *Meeting) Dest(extra ...any) []any {
 	return append([]any{&m.ID, &m.Account, &m.ARN, &m.ExternalMeetingID,
 		&m.MeetingHostID, &m.MediaRegion, &m.PrimaryMeetingID, &r.tenants, &r.features, &r.notifications,
 		&m.NetworkType, &r.createdAt, &m.TokenHash, &m.RequestHash, &m.Version,
-		&r.batchA, &r.batchV, &r.batchC, &m.BatchVersion, &r.transcribing, &m.TranscriptionConfig, &r.pins}, extra...)
+		&r.batchA, &r.batchV, &r.batchC, &m.BatchVersion, &r.transcribing, &m.TranscriptionConfig, &r.pins, &m.MediaURL}, extra...)
 }
 
 // Record decodes the scanned row.
