@@ -1,6 +1,7 @@
 // Package store holds what the domain packages (meetings, access) and the
 // storage engines (sqlite, postgres) share without depending on each other:
-// the errors an engine returns for the domain to tell apart.
+// the errors an engine returns for the domain to tell apart, and what both
+// engines do alike around a transaction (CallAborting) and at Close (Gate).
 package store
 
 import (
