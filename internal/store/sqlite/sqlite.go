@@ -105,7 +105,8 @@ type Store struct {
 
 	queue      chan *request // Update -> writer goroutine
 	writerDone chan struct{} // closed when the writer goroutine ends
-	runner     *fnRunner     // runs the fns for the writer (writer only)
+	carry      []*request    // writer only: requests for the next group
+	exited     *goexit       // writer only: set when a fn calls runtime.Goexit
 	stats      writerStats
 }
 
@@ -286,9 +287,9 @@ func (s *Store) enter() error {
 // process holds the write lock), the transaction runs again, at most
 // maxBusyRetries times.
 //
-// fn runs on a goroutine of the writer's, not the caller's. A panic or a
+// fn runs on the writer goroutine, not the caller's. A panic or a
 // runtime.Goexit in fn rolls back fn's writes and fails the Update with an
-// error matching store.ErrAborted; the store serves on. Statements in fn check ctx when they start but are not
+// error matching store.ErrAborted; the store serves on (see group.go). Statements in fn check ctx when they start but are not
 // interrupted by it. ctx ending before fn starts fails the Update with
 // ctx.Err() and fn never runs; once fn has started, Update waits for the
 // commit.
