@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carillon-dev/carillon/internal/media/mixer"
 	"github.com/carillon-dev/carillon/internal/meetings"
 )
 
@@ -21,6 +22,8 @@ type Domain interface {
 	RecordPresence(ctx context.Context, meetingID, attendeeID, eventType string) error
 	// EndMeeting ends a meeting by itself (the idle timer).
 	EndMeeting(ctx context.Context, meetingID string) error
+	// LiveCapabilities reads the current triples of these attendees.
+	LiveCapabilities(ctx context.Context, meetingID string, attendeeIDs []string) (map[string]meetings.Capabilities, error)
 }
 
 // Config configures a Hub.
@@ -32,13 +35,14 @@ type Config struct {
 	IdleTimeout time.Duration
 	Clock       Clock // nil: the real clock
 	Log         *slog.Logger
+	// Audio configures each meeting's audio mixer (mix-minus by default).
+	Audio mixer.Config
 }
 
 // Hub is the media plane of one node.
 type Hub struct {
 	cfg     Config
 	ctx     context.Context // the hub's life: background work stops with it
-	silence *silenceSource
 	records chan presenceRecord
 
 	mu     sync.Mutex
@@ -55,7 +59,6 @@ func NewHub(ctx context.Context, cfg Config) *Hub {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	h := &Hub{cfg: cfg, ctx: ctx, rooms: map[string]*Room{}, records: make(chan presenceRecord, 4096)}
-	h.silence = newSilenceSource(ctx)
 	go h.recordLoop()
 	go func() {
 		<-ctx.Done()
@@ -70,7 +73,11 @@ func (h *Hub) room(meetingID string, create bool) *Room {
 	defer h.mu.Unlock()
 	r := h.rooms[meetingID]
 	if r == nil && create && !h.closed {
-		r = newRoom(h, meetingID)
+		var err error
+		if r, err = newRoom(h, meetingID); err != nil {
+			h.cfg.Log.Error("media: starting a meeting's mixer", "meeting", meetingID, "err", err)
+			return nil
+		}
 		h.rooms[meetingID] = r
 	}
 	return r
@@ -92,7 +99,13 @@ func (h *Hub) Join(req JoinRequest, client Client) (*Session, error) {
 	if r == nil {
 		return nil, ErrShuttingDown
 	}
-	return r.join(req, client)
+	s, err := r.join(req, client)
+	if err == nil {
+		// A capability change committed between the token check and now
+		// is not lost: the room reads its attendees' triples again.
+		r.scheduleRefresh()
+	}
+	return s, err
 }
 
 // OnEvent applies a change this node committed to the live rooms. It never

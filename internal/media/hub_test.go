@@ -62,6 +62,7 @@ func (c *fakeClock) advance(d time.Duration) {
 // fakeDomain records what the hub asks of the domain.
 type fakeDomain struct {
 	mu       sync.Mutex
+	caps     map[string]meetings.Capabilities
 	presence []string
 	ended    []string
 }
@@ -78,6 +79,18 @@ func (d *fakeDomain) EndMeeting(_ context.Context, meetingID string) error {
 	defer d.mu.Unlock()
 	d.ended = append(d.ended, meetingID)
 	return nil
+}
+
+func (d *fakeDomain) LiveCapabilities(_ context.Context, _ string, ids []string) (map[string]meetings.Capabilities, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]meetings.Capabilities{}
+	for _, id := range ids {
+		if c, ok := d.caps[id]; ok {
+			out[id] = c
+		}
+	}
+	return out, nil
 }
 
 func (d *fakeDomain) snapshot() (presence, ended []string) {
@@ -100,9 +113,10 @@ func (c *fakeClient) Presence(e []Presence) {
 	c.presence = append(c.presence, e...)
 	c.mu.Unlock()
 }
-func (c *fakeClient) Index(Index)          {}
-func (c *fakeClient) Data(m []DataMessage) { c.mu.Lock(); c.data = append(c.data, m...); c.mu.Unlock() }
-func (c *fakeClient) End(status int)       { c.mu.Lock(); c.status = status; c.mu.Unlock() }
+func (c *fakeClient) Index(Index)           {}
+func (c *fakeClient) Metadata([]AudioLevel) {}
+func (c *fakeClient) Data(m []DataMessage)  { c.mu.Lock(); c.data = append(c.data, m...); c.mu.Unlock() }
+func (c *fakeClient) End(status int)        { c.mu.Lock(); c.status = status; c.mu.Unlock() }
 func (c *fakeClient) Close(code int, _ string) {
 	c.mu.Lock()
 	c.closed = code

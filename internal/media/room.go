@@ -1,10 +1,13 @@
 package media
 
 import (
+	"context"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/carillon-dev/carillon/internal/media/mixer"
 	"github.com/carillon-dev/carillon/internal/meetings"
 )
 
@@ -27,10 +30,16 @@ const (
 type Room struct {
 	hub       *Hub
 	meetingID string
+	mix       *mixer.Mixer
+	stop      context.CancelFunc // ends the mixer and the metadata ticker
+	routes    atomic.Pointer[routes]
 
 	mu           sync.Mutex
 	sessions     map[string]*Session // by announced attendee id (with #content)
 	nextStreamID uint32
+	nextVideoID  uint32
+	nextGroupID  uint32
+	sources      map[uint32]*videoSource // published videos by stream id
 	ended        bool
 	idle         Timer
 	age          Timer
@@ -40,15 +49,79 @@ type Room struct {
 	retainedExp  []time.Time
 	tokens       float64
 	tokensAt     time.Time
+	refreshing   bool // a capability refresh is running
+	refreshAgain bool // and another change arrived meanwhile
 }
 
-func newRoom(h *Hub, meetingID string) *Room {
-	r := &Room{hub: h, meetingID: meetingID, sessions: map[string]*Session{},
-		seen: map[int64]struct{}{}, tokens: dataBurst}
+func newRoom(h *Hub, meetingID string) (*Room, error) {
+	mix, err := mixer.New(h.cfg.Audio)
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(h.ctx)
+	r := &Room{hub: h, meetingID: meetingID, mix: mix, stop: stop, sessions: map[string]*Session{},
+		sources: map[uint32]*videoSource{}, seen: map[int64]struct{}{}, tokens: dataBurst}
+	r.routes.Store(&routes{caps: map[string]meetings.Capabilities{}})
+	mix.SetRouting(r.routes.Load().mixRouting())
+	go func() { _ = mix.Run(ctx) }()
+	go r.reportLevels(ctx)
 	r.mu.Lock()
 	r.armIdleLocked()
 	r.mu.Unlock()
-	return r
+	return r, nil
+}
+
+// metadataInterval is the AUDIO_METADATA rate: the SDK's guide says five
+// updates a second.
+const metadataInterval = 200 * time.Millisecond
+
+// reportLevels sends every present session the volume and signal strength
+// of every sender (AUDIO_METADATA), from the audio-level header extension:
+// nothing is decoded for it.
+func (r *Room) reportLevels(ctx context.Context) {
+	t := time.NewTicker(metadataInterval)
+	defer t.Stop()
+	var levels []mixer.Level
+	lastStats := map[string]mixer.SenderStats{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		levels = r.mix.Levels(levels[:0])
+		r.mu.Lock()
+		var states []AudioLevel
+		for _, l := range levels {
+			s := r.sessions[l.Session]
+			if s == nil || !s.present {
+				continue
+			}
+			st := AudioLevel{StreamID: s.streamID, Volume: uint32(l.Level), SignalStrength: 2}
+			if snd := s.audioIn.Load(); snd != nil {
+				now := snd.Stats()
+				prev := lastStats[l.Session]
+				got, lost := now.Received-prev.Received, now.Lost-prev.Lost
+				if got+lost > 0 {
+					// 0 (all lost) .. 2 (none lost), as the SDK reads it.
+					st.SignalStrength = uint32(2 * got / (got + lost))
+				}
+				lastStats[l.Session] = now
+			}
+			if s.muted {
+				st.Volume = 127
+			}
+			states = append(states, st)
+		}
+		if len(states) > 0 {
+			for _, s := range r.sessions {
+				if s.present {
+					s.client.Metadata(states)
+				}
+			}
+		}
+		r.mu.Unlock()
+	}
 }
 
 func (r *Room) join(req JoinRequest, client Client) (*Session, error) {
@@ -58,6 +131,10 @@ func (r *Room) join(req JoinRequest, client Client) (*Session, error) {
 		return nil, ErrMeetingEnded
 	}
 	g := req.Grant
+	if req.Content && !meetings.CanSend(r.routes.Load().getOr(g.AttendeeID, g.Capabilities).Content) {
+		return nil, ErrContentNotAllowed
+	}
+	r.learnLocked(g.AttendeeID, g.Capabilities)
 	announced := g.AttendeeID
 	if req.Content {
 		announced += "#content"
@@ -88,10 +165,131 @@ func (r *Room) join(req JoinRequest, client Client) (*Session, error) {
 }
 
 // index is the INDEX a session gets now.
-func (r *Room) index() Index {
+func (r *Room) index(s *Session) Index {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return Index{NumParticipants: r.presentCountLocked()}
+	return r.indexForLocked(s)
+}
+
+// indexForLocked lists the videos s may subscribe to: everyone's but its
+// own, of the kinds it may receive. at_capacity tells an attendee without
+// Video Send that it cannot start its camera.
+func (r *Room) indexForLocked(s *Session) Index {
+	rt := r.routes.Load()
+	idx := Index{NumParticipants: r.presentCountLocked(), AtCapacity: !s.content && !rt.mayPublish(s)}
+	for _, src := range r.sources {
+		if src.publisher != s && rt.mayView(s, src) {
+			idx.Sources = append(idx.Sources, src.Source)
+		}
+	}
+	return idx
+}
+
+// learnLocked adds an attendee's triple from its join grant to the routing
+// table, unless the table already knows a (possibly newer) one.
+func (r *Room) learnLocked(attendeeID string, c meetings.Capabilities) {
+	old := r.routes.Load()
+	if _, ok := old.caps[attendeeID]; ok {
+		return
+	}
+	next := &routes{caps: make(map[string]meetings.Capabilities, len(old.caps)+1)}
+	for id, v := range old.caps {
+		next.caps[id] = v
+	}
+	next.caps[attendeeID] = c
+	r.routes.Store(next)
+	r.mix.SetRouting(next.mixRouting())
+}
+
+func (r *Room) broadcastIndexLocked() {
+	for _, o := range r.sessions {
+		o.client.Index(r.indexForLocked(o))
+	}
+}
+
+// source returns the published video a receiver may subscribe to.
+func (r *Room) source(streamID uint32, receiver *Session) *videoSource {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	src := r.sources[streamID]
+	if src == nil || src.publisher == receiver || !r.routes.Load().mayView(receiver, src) {
+		return nil
+	}
+	return src
+}
+
+// publish announces a session's video (a camera, or a content share) to
+// everyone. A session keeps its group id across restarts of its camera.
+//
+// Without Send, the video is remembered and announced when Send comes back.
+// refused is set only when the client starts a camera it may not send: a
+// camera that was already on when Send went stays on at the client (the
+// SDK turns it off for good on status 206), so that it can come back
+// without the user toggling it.
+func (r *Room) publish(s *Session, send SendStream) (a Allocation, ok, refused bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.gone {
+		return Allocation{}, false, false
+	}
+	wasOffered := s.offered != nil
+	s.offered = &send
+	if !r.routes.Load().mayPublish(s) {
+		return Allocation{}, false, !wasOffered
+	}
+	return r.publishLocked(s, send), true, false
+}
+
+func (r *Room) publishLocked(s *Session, send SendStream) Allocation {
+	if src := s.published.Load(); src != nil {
+		return Allocation{Label: send.Label, StreamID: src.StreamID, GroupID: src.GroupID}
+	}
+	if s.groupID == 0 {
+		r.nextGroupID++
+		s.groupID = r.nextGroupID
+	}
+	r.nextVideoID++
+	max := send.MaxBitrateKbps
+	if max == 0 {
+		max = defaultMaxBitrateKbps
+	}
+	src := &videoSource{Source: Source{StreamID: r.nextVideoID, GroupID: s.groupID, AttendeeID: s.attendeeID,
+		ExternalUserID: s.externalUserID, MaxBitrateKbps: max}, publisher: s, subscribers: map[*subscription]struct{}{}}
+	r.sources[src.StreamID] = src
+	s.published.Store(src)
+	r.broadcastIndexLocked()
+	r.recordVideo(s, true)
+	if remote := s.lastRemote.Load(); remote != nil {
+		src.remote.Store(remote)
+	}
+	return Allocation{Label: send.Label, StreamID: src.StreamID, GroupID: src.GroupID}
+}
+
+// unpublish withdraws a session's video from everyone's INDEX: the client
+// stopped it.
+func (r *Room) unpublish(s *Session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.offered = nil
+	r.unpublishLocked(s)
+}
+
+func (r *Room) unpublishLocked(s *Session) {
+	src := s.published.Swap(nil)
+	if src == nil {
+		return
+	}
+	delete(r.sources, src.StreamID)
+	r.broadcastIndexLocked()
+	r.recordVideo(s, false)
+}
+
+func (r *Room) recordVideo(s *Session, started bool) {
+	event := map[[2]bool]string{
+		{false, true}: meetings.EventAttendeeVideoStarted, {false, false}: meetings.EventAttendeeVideoStopped,
+		{true, true}: meetings.EventAttendeeContentVideoStarted, {true, false}: meetings.EventAttendeeContentVideoStopped,
+	}[[2]bool{s.content, started}]
+	r.hub.recordPresence(presenceRecord{meetingID: r.meetingID, attendeeID: s.baseAttendeeID, event: event})
 }
 
 func (r *Room) presentCountLocked() int {
@@ -163,6 +361,7 @@ func (r *Room) dropLocked(s *Session) {
 	if r.sessions[s.attendeeID] == s {
 		delete(r.sessions, s.attendeeID)
 	}
+	r.unpublishLocked(s)
 	go s.closeMedia()
 	r.armIdleLocked()
 }
@@ -210,6 +409,8 @@ func (r *Room) apply(e meetings.Event) {
 		r.removeAttendee(e.AttendeeID)
 	case meetings.EventMeetingDeleted, meetings.EventMeetingEnded:
 		r.end()
+	case meetings.EventCapabilitiesUpdated, meetings.EventCapabilitiesBatch:
+		r.scheduleRefresh()
 	}
 }
 
@@ -244,6 +445,8 @@ func (r *Room) end() {
 		r.dropLocked(s)
 		s.client.End(StatusMeetingEnded)
 	}
+	r.stop()
+	r.mix.Close()
 	r.stopTimersLocked() // dropLocked re-armed the idle timer
 	r.mu.Unlock()
 	r.hub.forget(r)
@@ -259,6 +462,8 @@ func (r *Room) closeAll(code int) {
 		s.client.Close(code, "server shutting down")
 	}
 	r.stopTimersLocked()
+	r.stop()
+	r.mix.Close()
 }
 
 func (r *Room) stopTimersLocked() {

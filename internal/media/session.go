@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/carillon-dev/carillon/internal/media/mixer"
 )
 
 // Session is one attendee connection: its roster entry and its WebRTC peer.
@@ -26,8 +28,17 @@ type Session struct {
 	muted   bool
 	gone    bool
 
-	mu sync.Mutex // serializes negotiations
-	pc *webrtc.PeerConnection
+	mu      sync.Mutex // serializes negotiations; never taken with room.mu held
+	pc      *webrtc.PeerConnection
+	peer    atomic.Pointer[webrtc.PeerConnection] // pc, for lock-free RTCP
+	subs    map[string]*subscription              // received video m-lines by mid
+	groupID uint32                                // guarded by room.mu
+
+	published  atomic.Pointer[videoSource]        // the video this session publishes
+	offered    *SendStream                        // what the client offers to publish; guarded by room.mu
+	lastRemote atomic.Pointer[webrtc.TrackRemote] // its camera track
+	audioIn    atomic.Pointer[mixer.Sender]       // what it says, into the mix
+	audioOut   *mixer.Receiver                    // what it hears; guarded by mu
 }
 
 // AttendeeID is the id the session is announced with (<id>#content for a
@@ -38,7 +49,7 @@ func (s *Session) AttendeeID() string { return s.attendeeID }
 func (s *Session) StreamID() uint32 { return s.streamID }
 
 // Index is the INDEX the session gets after joining.
-func (s *Session) Index() Index { return s.room.index() }
+func (s *Session) Index() Index { return s.room.index(s) }
 
 func (s *Session) entry() Presence {
 	m := s.muted
@@ -61,11 +72,28 @@ func (s *Session) SendData(msgs []DataMessage) { s.room.relay(s, msgs) }
 // SubscribeRequest is one SUBSCRIBE: a complete new offer.
 type SubscribeRequest struct {
 	Offer string
+	// ReceiveStreamIDs[k] is the stream the k-th video m-line should carry
+	// (0: none; the camera slot is always 0).
+	ReceiveStreamIDs []uint32
+	// SendVideo is the video the client publishes with this offer (nil:
+	// none, which stops a camera that was on).
+	SendVideo *SendStream
+}
+
+// SendStream is a stream a client offers to publish.
+type SendStream struct {
+	Label          string
+	MaxBitrateKbps uint32
 }
 
 // SubscribeResult is what SUBSCRIBE_ACK carries.
 type SubscribeResult struct {
-	Answer string
+	Answer      string
+	Tracks      []Track
+	Allocations []Allocation
+	// VideoRefused: the client started a camera it may not send (no Video
+	// Send); SUBSCRIBE_ACK carries status 206, the SDK's "view only".
+	VideoRefused bool
 }
 
 // ErrBadOffer: the offer could not be applied; the client sent bad SDP.
@@ -83,6 +111,7 @@ func (s *Session) Subscribe(ctx context.Context, req SubscribeRequest) (Subscrib
 			return SubscribeResult{}, fmt.Errorf("media: new peer connection: %w", err)
 		}
 		s.pc = pc
+		s.peer.Store(pc)
 		pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
 			switch st {
 			case webrtc.ICEConnectionStateConnected:
@@ -91,7 +120,13 @@ func (s *Session) Subscribe(ctx context.Context, req SubscribeRequest) (Subscrib
 				s.mediaLost()
 			}
 		})
-		pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { go discard(t) })
+		pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+			if t.Kind() == webrtc.RTPCodecTypeVideo {
+				go s.onVideoTrack(t)
+				return
+			}
+			go s.onAudioTrack(t, r)
+		})
 	}
 	pc := s.pc
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: req.Offer}); err != nil {
@@ -100,6 +135,21 @@ func (s *Session) Subscribe(ctx context.Context, req SubscribeRequest) (Subscrib
 	if err := s.attachAudio(pc); err != nil {
 		return SubscribeResult{}, err
 	}
+	var res SubscribeResult
+	if req.SendVideo != nil {
+		a, ok, refused := s.room.publish(s, *req.SendVideo)
+		if ok {
+			res.Allocations = []Allocation{a}
+		}
+		res.VideoRefused = refused && !s.content
+	} else {
+		s.room.unpublish(s)
+	}
+	tracks, err := s.updateSubscriptions(pc, req.Offer, req.ReceiveStreamIDs)
+	if err != nil {
+		return SubscribeResult{}, fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	res.Tracks = tracks
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return SubscribeResult{}, fmt.Errorf("%w: %v", ErrBadOffer, err)
@@ -113,13 +163,14 @@ func (s *Session) Subscribe(ctx context.Context, req SubscribeRequest) (Subscrib
 	case <-ctx.Done():
 		return SubscribeResult{}, ctx.Err()
 	}
-	return SubscribeResult{Answer: pc.LocalDescription().SDP}, nil
+	res.Answer = pc.LocalDescription().SDP
+	return res, nil
 }
 
 // attachAudio gives the audio m-line (the first audio transceiver, mid 0 in
-// the SDK's offers) the server's audio sender. The SDK binds the remote
-// stream only when the track has a stream id (a=msid), which the sender's
-// track provides.
+// the SDK's offers) the session's own mix: a track whose stream id is
+// "audio" (the SDK drops tracks without a stream), fed by the room's mixer
+// with everyone else's voices.
 func (s *Session) attachAudio(pc *webrtc.PeerConnection) error {
 	for _, tr := range pc.GetTransceivers() {
 		if tr.Kind() != webrtc.RTPCodecTypeAudio {
@@ -128,7 +179,10 @@ func (s *Session) attachAudio(pc *webrtc.PeerConnection) error {
 		if tr.Sender() != nil {
 			return nil
 		}
-		track := s.room.hub.silence.track
+		track, err := webrtc.NewTrackLocalStaticRTP(opusCodec, "audio", "audio")
+		if err != nil {
+			return err
+		}
 		sender, err := s.room.hub.cfg.WebRTC.api.NewRTPSender(track, pc.SCTP().Transport())
 		if err != nil {
 			return fmt.Errorf("media: audio sender: %w", err)
@@ -137,9 +191,32 @@ func (s *Session) attachAudio(pc *webrtc.PeerConnection) error {
 			return fmt.Errorf("media: audio sender: %w", err)
 		}
 		go drainRTCP(sender)
+		s.audioOut = s.room.mix.AddReceiver(s.attendeeID, mixer.OwnerOf(s.attendeeID), func(f mixer.Frame) {
+			_ = track.WriteRTP(f.Packet())
+		})
 		return nil
 	}
 	return nil
+}
+
+// onAudioTrack feeds what the session says into the room's mix.
+func (s *Session) onAudioTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+	var ext uint8
+	for _, h := range r.GetParameters().HeaderExtensions {
+		if h.URI == audioLevelURI {
+			ext = uint8(h.ID)
+		}
+	}
+	in := s.room.mix.AddSender(s.attendeeID, mixer.OwnerOf(s.attendeeID), ext)
+	s.audioIn.Store(in)
+	defer in.Close()
+	for {
+		p, _, err := t.ReadRTP()
+		if err != nil {
+			return
+		}
+		_ = in.WriteRTP(p)
+	}
 }
 
 // mediaLost ends a session whose ICE connection failed: the client is asked
@@ -150,25 +227,18 @@ func (s *Session) mediaLost() {
 }
 
 func (s *Session) closeMedia() {
+	s.dropSubscriptions()
+	if in := s.audioIn.Load(); in != nil {
+		in.Close()
+	}
 	s.mu.Lock()
 	pc := s.pc
+	if s.audioOut != nil {
+		s.audioOut.Close()
+	}
 	s.mu.Unlock()
 	if pc != nil {
 		_ = pc.Close()
-	}
-}
-
-// discard reads and drops a remote track's packets until it ends (media
-// forwarding comes with the SFU).
-func discard(t *webrtc.TrackRemote) {
-	var p rtp.Packet
-	buf := make([]byte, 1500)
-	for {
-		n, _, err := t.Read(buf)
-		if err != nil {
-			return
-		}
-		_ = p.Unmarshal(buf[:n])
 	}
 }
 

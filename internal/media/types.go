@@ -26,6 +26,9 @@ var (
 	ErrShuttingDown = errors.New("media: the server is shutting down")
 	// ErrMeetingEnded: the room ended while the session was joining.
 	ErrMeetingEnded = errors.New("media: the meeting has ended")
+	// ErrContentNotAllowed: a content share of an attendee without
+	// Content Send; it is never announced.
+	ErrContentNotAllowed = errors.New("media: the attendee may not share content")
 )
 
 // JoinRequest is an authorized join.
@@ -59,10 +62,21 @@ type DataMessage struct {
 	IngestTimeNs int64
 }
 
+// AudioLevel is one sender's volume and signal strength (AUDIO_METADATA).
+type AudioLevel struct {
+	StreamID uint32
+	// Volume is the attenuation in dB below full scale, 0 (loudest) to 127
+	// (silence): the RFC 6464 audio level, as the SDK reads it.
+	Volume uint32
+	// SignalStrength is 0 (every packet lost) to 2 (none lost).
+	SignalStrength uint32
+}
+
 // Index is what a client may subscribe to (INDEX).
 type Index struct {
 	AtCapacity      bool
 	NumParticipants int
+	Sources         []Source
 }
 
 // Client is the signaling side of a session: the media plane tells the
@@ -72,6 +86,7 @@ type Client interface {
 	Presence(entries []Presence)
 	Index(idx Index)
 	Data(msgs []DataMessage)
+	Metadata(levels []AudioLevel)
 	// End sends the final AUDIO_STATUS and closes the connection.
 	End(status int)
 	// Close closes the connection without a status.

@@ -21,6 +21,11 @@ const (
 	EventAttendeeContentJoined  = "AttendeeContentJoined"
 	EventAttendeeContentLeft    = "AttendeeContentLeft"
 	EventAttendeeContentDropped = "AttendeeContentDropped"
+
+	EventAttendeeVideoStarted        = "AttendeeVideoStarted"
+	EventAttendeeVideoStopped        = "AttendeeVideoStopped"
+	EventAttendeeContentVideoStarted = "AttendeeContentVideoStarted"
+	EventAttendeeContentVideoStopped = "AttendeeContentVideoStopped"
 )
 
 // Errors of AuthorizeJoin. The signaling layer maps them to the close codes
@@ -180,3 +185,34 @@ func (r recordingTx) AppendEvents(ctx context.Context, events []Event) error {
 type ChangeFeed interface {
 	Listen(ctx context.Context, fn func(Event)) error
 }
+
+// LiveCapabilities returns the capability triple each of these attendees of
+// a meeting has now (EffectiveCapabilities), for the media plane to enforce.
+// Attendees that no longer exist are absent from the map; a meeting that no
+// longer exists gives an empty map. Its cost is O(len(attendeeIDs)).
+func (s *Service) LiveCapabilities(ctx context.Context, meetingID string, attendeeIDs []string) (map[string]Capabilities, error) {
+	out := map[string]Capabilities{}
+	err := s.store.View(ctx, func(tx ReadTx) error {
+		clear(out)
+		m, err := tx.Meeting(ctx, normalizeID(meetingID))
+		if errors.Is(err, ErrNoRecord) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		atts, err := tx.AttendeesByID(ctx, m.ID, attendeeIDs)
+		if err != nil {
+			return err
+		}
+		for i := range atts {
+			out[atts[i].ID] = EffectiveCapabilities(&m, &atts[i])
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CanSend and CanReceive read one channel of a capability triple.
+func CanSend(c string) bool    { return c == SendReceive || c == Send }
+func CanReceive(c string) bool { return c == SendReceive || c == Receive }

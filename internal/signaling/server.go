@@ -223,6 +223,8 @@ func (c *conn) handle(ctx context.Context, f *sigpb.Frame) bool {
 		ack := frameOf(sigpb.Frame_LEAVE_ACK)
 		ack.LeaveAck = &sigpb.LeaveAckFrame{}
 		c.send(ack)
+	case sigpb.Frame_PAUSE, sigpb.Frame_RESUME:
+		c.session.Pause(f.GetPause().GetStreamIds(), f.GetType() == sigpb.Frame_PAUSE)
 	case sigpb.Frame_AUDIO_CONTROL:
 		if ac := f.GetAudioControl(); ac != nil && ac.Muted != nil {
 			c.session.SetMuted(ac.GetMuted())
@@ -236,7 +238,7 @@ func (c *conn) handle(ctx context.Context, f *sigpb.Frame) bool {
 			c.session.SendData(msgs)
 		}
 	}
-	// CLIENT_METRIC, BITRATES, PAUSE/RESUME, REMOTE_VIDEO_UPDATE and types
+	// CLIENT_METRIC, BITRATES, REMOTE_VIDEO_UPDATE and types
 	// this server does not know are ignored.
 	return false
 }
@@ -265,6 +267,10 @@ func (c *conn) join(ctx context.Context, j *sigpb.JoinFrame) bool {
 		c.closeWith(closeMeetingEnded, "meeting ended")
 		return true
 	}
+	if errors.Is(err, media.ErrContentNotAllowed) {
+		c.closeWith(closeAttendeeUnavailable, "content share not allowed")
+		return true
+	}
 	if err != nil {
 		c.closeWith(closeInternal, "try again")
 		return true
@@ -288,7 +294,16 @@ func (c *conn) subscribe(ctx context.Context, sub *sigpb.SubscribeFrame) bool {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	res, err := c.session.Subscribe(ctx, media.SubscribeRequest{Offer: sub.GetSdpOffer()})
+	req := media.SubscribeRequest{Offer: sub.GetSdpOffer(), ReceiveStreamIDs: sub.GetReceiveStreamIds()}
+	if d := sub.GetDuplex(); d == sigpb.StreamServiceType_DUPLEX || d == sigpb.StreamServiceType_TX {
+		for _, st := range sub.GetSendStreams() {
+			if st.GetMediaType() == sigpb.StreamMediaType_VIDEO {
+				req.SendVideo = &media.SendStream{Label: st.GetTrackLabel(), MaxBitrateKbps: st.GetMaxBitrateKbps()}
+				break
+			}
+		}
+	}
+	res, err := c.session.Subscribe(ctx, req)
 	if errors.Is(err, media.ErrBadOffer) {
 		c.closeWith(closeBadRequest, "unusable SDP offer")
 		return true
@@ -300,6 +315,18 @@ func (c *conn) subscribe(ctx context.Context, sub *sigpb.SubscribeFrame) bool {
 	}
 	ack := frameOf(sigpb.Frame_SUBSCRIBE_ACK)
 	ack.SubscribeAck = &sigpb.SubscribeAckFrame{Duplex: sub.Duplex, SdpAnswer: proto.String(res.Answer)}
+	if res.VideoRefused {
+		// The SDK's "view only": local tile removed, videoSendDidBecomeUnavailable.
+		ack.Error = &sigpb.ErrorFrame{Status: proto.Uint32(206), Description: proto.String("video send not allowed")}
+	}
+	for _, a := range res.Allocations {
+		ack.SubscribeAck.Allocations = append(ack.SubscribeAck.Allocations, &sigpb.StreamAllocation{
+			TrackLabel: proto.String(a.Label), StreamId: proto.Uint32(a.StreamID), GroupId: proto.Uint32(a.GroupID)})
+	}
+	for _, t := range res.Tracks {
+		ack.SubscribeAck.Tracks = append(ack.SubscribeAck.Tracks, &sigpb.TrackMapping{
+			StreamId: proto.Uint32(t.StreamID), Ssrc: proto.Uint32(t.SSRC), TrackLabel: proto.String(t.Label)})
+	}
 	c.send(ack)
 	return false
 }
@@ -410,6 +437,15 @@ func (c *conn) Index(idx media.Index) {
 		NumParticipants:                   proto.Uint32(uint32(idx.NumParticipants)),
 		SupportedReceiveCodecIntersection: []sigpb.VideoCodecCapability{sigpb.VideoCodecCapability_VP8},
 	}
+	for _, src := range idx.Sources {
+		f.Index.Sources = append(f.Index.Sources, &sigpb.StreamDescriptor{
+			StreamId: proto.Uint32(src.StreamID), GroupId: proto.Uint32(src.GroupID),
+			AttendeeId: proto.String(src.AttendeeID), ExternalUserId: proto.String(src.ExternalUserID),
+			MediaType: sigpb.StreamMediaType_VIDEO.Enum(), TrackLabel: proto.String("AmazonChimeExpressVideo"),
+			MaxBitrateKbps: proto.Uint32(src.MaxBitrateKbps), AvgBitrateBps: proto.Uint32(src.MaxBitrateKbps * 1000 / 2),
+			Framerate: proto.Uint32(15),
+		})
+	}
 	c.send(f)
 }
 
@@ -424,6 +460,17 @@ func (c *conn) Data(msgs []media.DataMessage) {
 	}
 	f := frameOf(sigpb.Frame_DATA_MESSAGE)
 	f.DataMessage = dm
+	c.send(f)
+}
+
+func (c *conn) Metadata(levels []media.AudioLevel) {
+	md := &sigpb.AudioMetadataFrame{}
+	for _, l := range levels {
+		md.AttendeeStates = append(md.AttendeeStates, &sigpb.AudioAttendeeState{
+			AudioStreamId: proto.Uint32(l.StreamID), Volume: proto.Uint32(l.Volume), SignalStrength: proto.Uint32(l.SignalStrength)})
+	}
+	f := frameOf(sigpb.Frame_AUDIO_METADATA)
+	f.AudioMetadata = md
 	c.send(f)
 }
 

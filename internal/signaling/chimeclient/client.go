@@ -6,6 +6,7 @@
 package chimeclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,13 +25,15 @@ import (
 type Client struct {
 	ws *websocket.Conn
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	frames  []*sigpb.Frame
-	times   []time.Time // when each frame arrived
-	closed  bool
-	closeSt websocket.StatusCode
-	closeAt time.Time
+	mu       sync.Mutex
+	cond     *sync.Cond
+	frames   []*sigpb.Frame
+	times    []time.Time       // when each frame arrived
+	received map[string]uint64 // RTP packets by remote stream id
+	sound    map[string]uint64 // of which not the 3-byte Opus silence frame
+	closed   bool
+	closeSt  websocket.StatusCode
+	closeAt  time.Time
 
 	// JoinRTT is JOIN sent to INDEX received; SubscribeRTT is SUBSCRIBE
 	// sent to SUBSCRIBE_ACK received (the server's share of a join).
@@ -60,7 +63,7 @@ func Dial(ctx context.Context, signalingURL, joinToken string) (*Client, error) 
 		return nil, fmt.Errorf("dial: server chose subprotocol %q", ws.Subprotocol())
 	}
 	ws.SetReadLimit(1 << 20)
-	c := &Client{ws: ws, connected: make(chan struct{})}
+	c := &Client{ws: ws, connected: make(chan struct{}), received: map[string]uint64{}, sound: map[string]uint64{}}
 	c.cond = sync.NewCond(&c.mu)
 	go c.readLoop()
 	return c, nil
@@ -213,6 +216,44 @@ func NewAPI() *webrtc.API {
 // offer (audio sendrecv at mid 0, camera slot inactive at mid 1) and
 // applies the answer. It returns the SUBSCRIBE_ACK.
 func (c *Client) Subscribe(ctx context.Context, api *webrtc.API, timeout time.Duration) (*sigpb.Frame, error) {
+	return c.SubscribeWith(ctx, api, timeout, SubscribeOptions{})
+}
+
+// SubscribeOptions say what a SUBSCRIBE asks for.
+type SubscribeOptions struct {
+	// Camera publishes Camera (a VP8 track) on the camera slot; nil stops it.
+	Camera *webrtc.TrackLocalStaticRTP
+	// Receive lists the streams to receive, one per remote video m-line.
+	Receive []uint32
+}
+
+// NewCamera returns a VP8 track to publish.
+func NewCamera() *webrtc.TrackLocalStaticRTP {
+	t, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "camera", "chimeclient-camera")
+	return t
+}
+
+// opusSilence is the frame a server sends when there is nothing to hear.
+var opusSilence = []byte{0xf8, 0xff, 0xfe}
+
+// Heard returns how many packets other than Opus silence arrived on the
+// remote track whose stream id is label ("audio" for the mix).
+func (c *Client) Heard(label string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sound[label]
+}
+
+// Received returns how many RTP packets arrived on the remote track whose
+// stream id (msid) is label, e.g. "v_2".
+func (c *Client) Received(label string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.received[label]
+}
+
+// SubscribeWith is Subscribe with options.
+func (c *Client) SubscribeWith(ctx context.Context, api *webrtc.API, timeout time.Duration, o SubscribeOptions) (*sigpb.Frame, error) {
 	if c.PC == nil {
 		pc, err := api.NewPeerConnection(webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle})
 		if err != nil {
@@ -235,12 +276,31 @@ func (c *Client) Subscribe(ctx context.Context, api *webrtc.API, timeout time.Du
 			return nil, err
 		}
 		c.Audio = audio
+		pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+			go func() {
+				for {
+					p, _, err := t.ReadRTP()
+					if err != nil {
+						return
+					}
+					c.mu.Lock()
+					c.received[t.StreamID()]++
+					if !bytes.Equal(p.Payload, opusSilence) {
+						c.sound[t.StreamID()]++
+					}
+					c.mu.Unlock()
+				}
+			}()
+		})
 		// The camera slot: the SDK offers it inactive until video starts;
 		// pion can only offer it recvonly, which the server treats alike.
 		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
 			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.prepareVideo(api, o); err != nil {
+		return nil, err
 	}
 	offer, err := c.PC.CreateOffer(nil)
 	if err != nil {
@@ -253,10 +313,17 @@ func (c *Client) Subscribe(ctx context.Context, api *webrtc.API, timeout time.Du
 	<-gathered
 	from := len(c.Frames())
 	start := time.Now()
-	err = c.Send(ctx, &sigpb.Frame{Type: sigpb.Frame_SUBSCRIBE.Enum(), Subscribe: &sigpb.SubscribeFrame{
+	sub := &sigpb.SubscribeFrame{
 		Duplex: sigpb.StreamServiceType_RX.Enum(), SdpOffer: proto.String(c.PC.LocalDescription().SDP),
-		AudioHost: proto.String("carillon"), ReceiveStreamIds: []uint32{0},
-	}})
+		AudioHost: proto.String("carillon"), ReceiveStreamIds: append([]uint32{0}, o.Receive...),
+	}
+	if o.Camera != nil {
+		sub.Duplex = sigpb.StreamServiceType_DUPLEX.Enum()
+		sub.SendStreams = []*sigpb.StreamDescriptor{{StreamId: proto.Uint32(2), GroupId: proto.Uint32(2),
+			TrackLabel: proto.String("AmazonChimeExpressVideo"), MediaType: sigpb.StreamMediaType_VIDEO.Enum(),
+			MaxBitrateKbps: proto.Uint32(600), Framerate: proto.Uint32(15)}}
+	}
+	err = c.Send(ctx, &sigpb.Frame{Type: sigpb.Frame_SUBSCRIBE.Enum(), Subscribe: sub})
 	if err != nil {
 		return nil, err
 	}
@@ -317,4 +384,49 @@ func (c *Client) TypeReceivedAt(t sigpb.Frame_Type) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// prepareVideo lays out the video m-lines as the SDK does: the camera slot
+// (mid 1) sending o.Camera or nothing, then one receiving m-line per stream
+// in o.Receive (extra ones are stopped).
+func (c *Client) prepareVideo(api *webrtc.API, o SubscribeOptions) error {
+	var video []*webrtc.RTPTransceiver
+	for _, tr := range c.PC.GetTransceivers() {
+		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			video = append(video, tr)
+		}
+	}
+	camera := video[0]
+	if o.Camera != nil && camera.Sender() == nil {
+		sender, err := api.NewRTPSender(o.Camera, c.PC.SCTP().Transport())
+		if err != nil {
+			return err
+		}
+		if err := camera.SetSender(sender, o.Camera); err != nil {
+			return err
+		}
+		go func() {
+			for {
+				if _, _, err := sender.ReadRTCP(); err != nil {
+					return
+				}
+			}
+		}()
+	} else if o.Camera == nil && camera.Sender() != nil {
+		if err := c.PC.RemoveTrack(camera.Sender()); err != nil {
+			return err
+		}
+	}
+	for len(video)-1 < len(o.Receive) {
+		tr, err := c.PC.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
+			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		if err != nil {
+			return err
+		}
+		video = append(video, tr)
+	}
+	for _, tr := range video[1+len(o.Receive):] {
+		_ = tr.Stop()
+	}
+	return nil
 }
