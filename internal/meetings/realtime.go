@@ -195,7 +195,7 @@ func (s *Service) LiveCapabilities(ctx context.Context, meetingID string, attend
 	err := s.store.View(ctx, func(tx ReadTx) error {
 		clear(out)
 		m, err := tx.Meeting(ctx, normalizeID(meetingID))
-		if errors.Is(err, ErrNoRecord) {
+		if errors.Is(err, store.ErrNoRecord) {
 			return nil
 		}
 		if err != nil {
