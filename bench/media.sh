@@ -45,6 +45,7 @@ for r in $(seq 1 "$ROUNDS"); do
   "$W/mediaload" -endpoint $E -scenario kick -n "$KICKS"
   "$W/mediaload" -endpoint $E -scenario memory -n "$SESSIONS" -server-pid "$PID"
   "$W/mediaload" -endpoint $E -scenario fanout -n "$FANOUT"
+  "$W/mediaload" -endpoint $E -scenario caps -n 20
   stop "$PID"
   if [ -n "${CROSS_NODE_DB:-}" ]; then
     start 18481 --database-url "$CROSS_NODE_DB"; A=$PID

@@ -18,7 +18,7 @@ export CARILLON_ROOT_SECRET_ACCESS_KEY=bench-secret-key-not-for-production
 export CARILLON_PPROF_ADDR=127.0.0.1:$PPROF_PORT
 go build -o "$W/carillonprof" ./bench/cmd/carillonprof
 go build -o "$W/carload" ./bench/cmd/carload
-"$W/carillonprof" serve --addr 127.0.0.1:0 --data "$W/data" ${CARILLON_FLAGS:-} >"$W/out" 2>"$W/err" &
+"$W/carillonprof" serve --addr 127.0.0.1:0 --log-level warn --data "$W/data" ${CARILLON_FLAGS:-} >"$W/out" 2>"$W/err" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$W"' EXIT
 EP=""

@@ -150,8 +150,10 @@ fresh_carillon() { # NAME [extra flags]: durable store in a fresh directory
   local name=$1
   shift
   rm -rf "$W/data-$name"
-  echo "carillon serve --addr 127.0.0.1:0 --data \$W/data-$name $*   # \$CARILLON" >>"$COMMANDS"
-  start_server "$name" "$W/bin/carillon" serve --addr 127.0.0.1:0 --data "$W/data-$name" "$@"
+  # --log-level warn: no access-log line per request, as in the runs
+  # recorded before the access log existed (figures stay comparable).
+  echo "carillon serve --addr 127.0.0.1:0 --log-level warn --data \$W/data-$name $*   # \$CARILLON" >>"$COMMANDS"
+  start_server "$name" "$W/bin/carillon" serve --addr 127.0.0.1:0 --log-level warn --data "$W/data-$name" "$@"
 }
 
 # ---------------------------------------------------------------- ceiling

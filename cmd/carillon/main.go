@@ -1,4 +1,5 @@
-// Command carillon runs the Carillon server. See internal/app.
+// Command carillon runs the Carillon server and its admin commands. See
+// internal/app.
 package main
 
 import (
@@ -14,8 +15,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := app.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	err := app.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	switch app.ExitCode(err) {
+	case app.ExitUsage:
+		fmt.Fprintln(os.Stderr, err) // already names the command
+	case app.ExitFailure:
 		fmt.Fprintln(os.Stderr, "carillon:", err)
-		os.Exit(1)
 	}
+	os.Exit(app.ExitCode(err))
 }

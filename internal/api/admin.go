@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,8 +14,9 @@ import (
 	"github.com/carillon-dev/carillon/internal/store"
 )
 
-// adminPrefix is where Carillon's own administration API lives: access keys
-// and the audit history. Requests are SigV4-signed like API requests and
+// adminPrefix is where Carillon's own administration API lives: access keys,
+// the audit history, and meetings listed and deleted in bulk (not AWS
+// operations: they stay off the AWS routes). Requests are SigV4-signed like API requests and
 // must use the root key.
 const adminPrefix = "/carillon/admin/"
 
@@ -45,10 +47,12 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, requestID st
 	if err != nil {
 		return "", "", err
 	}
-	if accessKey, err = s.authenticate(r, body); err != nil {
+	accessKey, release, err := s.authenticate(r, body)
+	if err != nil {
 		return "", accessKey, err
 	}
-	if !s.keyring.IsRoot(accessKey) {
+	defer release()
+	if !s.isRoot(accessKey) {
 		return "", accessKey, apierr.New(apierr.Forbidden, "Only the root access key may use the administration API")
 	}
 	path := strings.TrimPrefix(r.URL.Path, adminPrefix)
@@ -94,6 +98,47 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, requestID st
 		}
 		writeOutput(w, http.StatusNoContent, nil)
 		return "admin:DeleteKey", accessKey, nil
+	case path == "meetings" && r.Method == http.MethodGet:
+		limit := 1000
+		if v := r.URL.Query().Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 10000 {
+				return "admin:ListMeetings", accessKey, apierr.New(apierr.BadRequest, "limit must be an integer from 1 to 10000")
+			}
+			limit = n
+		}
+		list, err := s.svc.ListMeetings(ctx, limit)
+		if err != nil {
+			return "admin:ListMeetings", accessKey, err
+		}
+		writeOutput(w, http.StatusOK, struct{ Meetings []meetings.MeetingSummary }{orEmptyList(list)})
+		return "admin:ListMeetings", accessKey, nil
+	case path == "meetings" && r.Method == http.MethodDelete:
+		n, err := s.svc.DeleteAllMeetings(ctx)
+		if err != nil {
+			return "admin:DeleteAllMeetings", accessKey, err
+		}
+		writeOutput(w, http.StatusOK, struct{ Deleted int }{n})
+		return "admin:DeleteAllMeetings", accessKey, nil
+	case strings.HasPrefix(path, "meetings/") && (r.Method == http.MethodGet || r.Method == http.MethodDelete):
+		// The same domain calls as GetMeeting and DeleteMeeting, for the CLI.
+		id := strings.TrimPrefix(path, "meetings/")
+		if !meetings.IsGUID(id) {
+			return "admin:Meeting", accessKey, apierr.New(apierr.BadRequest, "%q is not a meeting id", sanitize(id))
+		}
+		if r.Method == http.MethodDelete {
+			if err := s.svc.DeleteMeeting(ctx, id); err != nil {
+				return "admin:DeleteMeeting", accessKey, err
+			}
+			writeOutput(w, http.StatusNoContent, nil)
+			return "admin:DeleteMeeting", accessKey, nil
+		}
+		m, err := s.svc.GetMeeting(ctx, id)
+		if err != nil {
+			return "admin:GetMeeting", accessKey, err
+		}
+		writeOutput(w, http.StatusOK, struct{ Meeting *meetings.Meeting }{m})
+		return "admin:GetMeeting", accessKey, nil
 	case path == "audit" && r.Method == http.MethodGet:
 		meetingID := r.URL.Query().Get("meeting")
 		if !meetings.IsGUID(meetingID) {
@@ -116,6 +161,13 @@ func (s *Server) operationNames() []string {
 		names[i] = op.Name
 	}
 	return names
+}
+
+func orEmptyList(list []meetings.MeetingSummary) []meetings.MeetingSummary {
+	if list == nil {
+		return []meetings.MeetingSummary{}
+	}
+	return list
 }
 
 func orEmpty(list []string) []string {

@@ -46,6 +46,22 @@ type Options struct {
 	// MaxInFlight caps the API requests served at once; beyond it requests
 	// get 503 with Retry-After. Zero means no cap.
 	MaxInFlight int
+	// AuthFailures throttles, per source address, the requests that fail
+	// authentication; nil means no such limit.
+	AuthFailures *ratelimit.FailureGuard
+	// Observer is told the operation, status and latency of every API and
+	// admin request; nil means none.
+	Observer RequestObserver
+	// Dev makes every authenticated caller root (--dev: Verifier then
+	// accepts any access key).
+	Dev bool
+}
+
+// RequestObserver receives one call per API or admin request answered.
+// operation is an operation name, "admin:<Name>", or "unknown" (the request
+// failed before it was routed).
+type RequestObserver interface {
+	ObserveRequest(operation string, status int, d time.Duration)
 }
 
 // Server serves the Chime SDK Meetings API and Carillon's own endpoints.
@@ -56,6 +72,9 @@ type Server struct {
 	keyring  *access.Keyring
 	log      *slog.Logger
 	limiter  *ratelimit.Limiter
+	failures *ratelimit.FailureGuard
+	observer RequestObserver
+	dev      bool
 	inFlight chan struct{} // nil: no cap
 	handlers map[string]handler
 }
@@ -74,7 +93,8 @@ type handler func(ctx context.Context, req *request) (any, error)
 
 // NewServer returns the HTTP handler of the whole server.
 func NewServer(o Options) *Server {
-	s := &Server{model: o.Model, svc: o.Service, verifier: o.Verifier, keyring: o.Keyring, log: o.Logger, limiter: o.Limiter}
+	s := &Server{model: o.Model, svc: o.Service, verifier: o.Verifier, keyring: o.Keyring, log: o.Logger, limiter: o.Limiter,
+		failures: o.AuthFailures, observer: o.Observer, dev: o.Dev}
 	if o.MaxInFlight > 0 {
 		s.inFlight = make(chan struct{}, o.MaxInFlight)
 	}
@@ -93,6 +113,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", requestID)
 	rec := &statusRecorder{ResponseWriter: w}
 	var opName, accessKey string
+	health := false
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic serving request", "request_id", requestID, "panic", p)
@@ -100,29 +121,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(rec, requestID, apierr.New(apierr.ServiceFailure, "An internal error occurred"))
 			}
 		}
-		s.log.Debug("request", "request_id", requestID, "method", r.Method, "path", r.URL.Path,
-			"operation", opName, "access_key_id", accessKey, "status", rec.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000)
+		s.logRequest(r, requestID, opName, accessKey, rec.status, time.Since(start), health)
 	}()
 
 	switch r.URL.Path {
 	case "/carillon/health/live":
+		health = true
 		writeHealth(rec, nil)
 		return
 	case "/carillon/health/ready":
+		health = true
 		writeHealth(rec, s.svc.Ready(r.Context()))
 		return
 	}
 
-	if s.inFlight != nil {
-		select {
-		case s.inFlight <- struct{}{}:
-			defer func() { <-s.inFlight }()
-		default:
-			writeError(rec, requestID, &apierr.Error{Kind: apierr.ServiceUnavailable,
-				Message: "Too many requests in flight; retry later", RetryAfterSeconds: 1})
-			return
-		}
+	// An address that has spent its budget of failed authentications is
+	// refused before anything else, at the cost of this check alone.
+	source := ratelimit.Source(r)
+	if refused, wait := s.failures.Refused(source); refused {
+		s.failures.Hold(r.Context())
+		rec.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		writeError(rec, requestID, apierr.New(apierr.Throttling, "Too many requests that failed authentication from this address; retry later"))
+		return
 	}
 	var err error
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
@@ -135,19 +155,69 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authenticate verifies the signature and applies the caller's throttle.
-func (s *Server) authenticate(r *http.Request, body []byte) (string, error) {
+// logRequest writes the access log line (info; health checks at debug, as a
+// load balancer polls them) and feeds the metrics. Never a secret: the body,
+// the query and the headers are not logged.
+func (s *Server) logRequest(r *http.Request, requestID, opName, accessKey string, status int, d time.Duration, health bool) {
+	level := slog.LevelInfo
+	if health {
+		level = slog.LevelDebug
+	} else if s.observer != nil {
+		label := opName
+		if label == "" {
+			label = "unknown"
+		}
+		s.observer.ObserveRequest(label, status, d)
+	}
+	ctx := r.Context()
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	s.log.LogAttrs(ctx, level, "request",
+		slog.String("request_id", requestID),
+		slog.String("method", r.Method),
+		slog.String("path", sanitize(r.URL.Path)),
+		slog.String("operation", opName),
+		slog.Int("status", status),
+		slog.Float64("latency_ms", float64(d.Microseconds())/1000),
+		slog.String("access_key_id", accessKey),
+		slog.String("source", ratelimit.Source(r)))
+}
+
+// authenticate verifies the signature, applies the caller's throttle and
+// takes an in-flight slot, which the caller must give back with release
+// (nil on error). A failed authentication is charged to the request's
+// source address. Only authenticated requests count against
+// --max-in-flight, so that unauthenticated ones, however many, cannot push
+// signed callers into 503s: they are bounded by the failure budget instead.
+func (s *Server) authenticate(r *http.Request, body []byte) (accessKey string, release func(), err error) {
 	accessKey, authErr := s.verifier.Verify(r, body)
 	if authErr != nil {
-		return "", authErr
+		if apierr.Is(authErr, apierr.Unauthorized) {
+			s.failures.Failed(ratelimit.Source(r))
+		}
+		return "", nil, authErr
 	}
 	if s.limiter != nil {
 		if ok, _ := s.limiter.Allow(accessKey); !ok {
-			return accessKey, apierr.New(apierr.Throttling, "Rate exceeded for access key %s", accessKey)
+			return accessKey, nil, apierr.New(apierr.Throttling, "Rate exceeded for access key %s", accessKey)
 		}
 	}
-	return accessKey, nil
+	if s.inFlight == nil {
+		return accessKey, func() {}, nil
+	}
+	select {
+	case s.inFlight <- struct{}{}:
+		return accessKey, func() { <-s.inFlight }, nil
+	default:
+		return accessKey, nil, &apierr.Error{Kind: apierr.ServiceUnavailable,
+			Message: "Too many requests in flight; retry later", RetryAfterSeconds: 1}
+	}
 }
+
+// isRoot reports whether a caller has every right: the root key, or anyone
+// in --dev mode.
+func (s *Server) isRoot(accessKey string) bool { return s.dev || s.keyring.IsRoot(accessKey) }
 
 // serveAPI runs the checks in the order D2 fixes: authentication, route,
 // body decoding and validation, then the domain (existence, business rules).
@@ -156,15 +226,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, requestID stri
 	if err != nil {
 		return "", "", err
 	}
-	if accessKey, err = s.authenticate(r, body); err != nil {
+	accessKey, release, err := s.authenticate(r, body)
+	if err != nil {
 		return "", accessKey, err
 	}
+	defer release()
 	op, labels, routeErr := s.model.Match(r.Method, r.URL.EscapedPath(), r.URL.Query())
 	if routeErr != nil {
 		return "", accessKey, routeErr
 	}
 	caller := meetings.Caller{RequestID: requestID, AccessKeyID: accessKey}
-	if !s.keyring.IsRoot(accessKey) {
+	if !s.isRoot(accessKey) {
 		// A key's policy: the action here, the meeting in the domain once
 		// it is loaded (D23: 403, nothing changes).
 		policy, err := s.keyring.Policy(r.Context(), accessKey)

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,23 +31,22 @@ type adminClient struct {
 
 // adminFlags parses the flags every admin command shares, plus the
 // command's own (registered by define), and builds the client.
-func adminFlags(name string, args []string, getenv func(string) string, stderr io.Writer, define func(fs *flag.FlagSet)) (*adminClient, *flag.FlagSet, error) {
-	fs := flag.NewFlagSet("carillon "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", getenv("CARILLON_ENDPOINT"), "URL of the running server (env CARILLON_ENDPOINT)")
-	region := fs.String("region", firstNonEmpty(getenv("CARILLON_REGION"), "us-east-1"), "the server's region (env CARILLON_REGION)")
+func adminFlags(cmd command, args []string, getenv func(string) string, stdout io.Writer, define func(fs *flag.FlagSet)) (*adminClient, *flag.FlagSet, error) {
+	fs := newFlagSet(cmd.name)
+	endpoint := fs.String("endpoint", getenv("CARILLON_ENDPOINT"), "`URL` of the running server (env CARILLON_ENDPOINT)")
+	region := fs.String("region", firstNonEmpty(getenv("CARILLON_REGION"), "us-east-1"), "the server's `region` (env CARILLON_REGION)")
 	if define != nil {
 		define(fs)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(cmd, fs, args, stdout); err != nil {
 		return nil, nil, err
 	}
 	if *endpoint == "" {
-		return nil, nil, errors.New("--endpoint is required (e.g. --endpoint http://127.0.0.1:8080)")
+		return nil, nil, usageErrorf("carillon %s: --endpoint is required (e.g. --endpoint http://127.0.0.1:8080)", cmd.name)
 	}
 	u, err := url.Parse(*endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, nil, fmt.Errorf("--endpoint: %q is not an http(s) URL", *endpoint)
+		return nil, nil, usageErrorf("carillon %s: --endpoint: %q is not an http(s) URL", cmd.name, redactURL(*endpoint))
 	}
 	id, secret := getenv("CARILLON_ROOT_ACCESS_KEY_ID"), getenv("CARILLON_ROOT_SECRET_ACCESS_KEY")
 	if id == "" && secret == "" {
@@ -124,18 +122,28 @@ func splitList(s string) []string {
 	return out
 }
 
+var (
+	keysCreateCommand = command{name: "keys create", synopsis: "--endpoint URL --name NAME --allow ACTIONS [--meeting-arns PATTERNS]",
+		summary: "Creates an access key and prints it as JSON; its secret is shown only this once."}
+	keysListCommand   = command{name: "keys list", synopsis: "--endpoint URL", summary: "Lists the access keys, one JSON object a line, without their secrets."}
+	keysDeleteCommand = command{name: "keys delete", synopsis: "--endpoint URL ACCESS_KEY_ID", summary: "Deletes an access key; it is refused at once on every node."}
+	auditCommand      = command{name: "audit", synopsis: "--endpoint URL --meeting MEETING_ID",
+		summary: "Prints a meeting's capability changes, one JSON object a line, oldest first."}
+)
+
 // runKeys implements `carillon keys create|list|delete`.
-func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: carillon keys create|list|delete [flags]")
+func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	sub, args, err := group("keys", "  create   create an access key\n  list     list the access keys\n  delete   delete an access key\n", args, stdout)
+	if err != nil {
+		return err
 	}
-	switch args[0] {
+	switch sub {
 	case "create":
 		var name, allow, arns string
-		c, _, err := adminFlags("keys create", args[1:], getenv, stderr, func(fs *flag.FlagSet) {
-			fs.StringVar(&name, "name", "", "a name for the key")
-			fs.StringVar(&allow, "allow", "", "comma-separated actions, e.g. chime:GetMeeting,chime:Get*,chime:*")
-			fs.StringVar(&arns, "meeting-arns", "", "comma-separated meeting ARN globs (default: every meeting)")
+		c, _, err := adminFlags(keysCreateCommand, args, getenv, stdout, func(fs *flag.FlagSet) {
+			fs.StringVar(&name, "name", "", "a `name` for the key")
+			fs.StringVar(&allow, "allow", "", "comma-separated `actions`, e.g. chime:GetMeeting,chime:Get*,chime:*")
+			fs.StringVar(&arns, "meeting-arns", "", "comma-separated meeting ARN `globs` (empty: every meeting)")
 		})
 		if err != nil {
 			return err
@@ -147,7 +155,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		return json.NewEncoder(stdout).Encode(out)
 	case "list":
-		c, _, err := adminFlags("keys list", args[1:], getenv, stderr, nil)
+		c, _, err := adminFlags(keysListCommand, args, getenv, stdout, nil)
 		if err != nil {
 			return err
 		}
@@ -163,30 +171,30 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		return nil
 	case "delete":
-		c, fs, err := adminFlags("keys delete", args[1:], getenv, stderr, nil)
+		c, fs, err := adminFlags(keysDeleteCommand, args, getenv, stdout, nil)
 		if err != nil {
 			return err
 		}
 		if fs.NArg() != 1 {
-			return errors.New("usage: carillon keys delete --endpoint URL ACCESS_KEY_ID")
+			return usageErrorf("usage: carillon keys delete --endpoint URL ACCESS_KEY_ID")
 		}
 		return c.call(ctx, http.MethodDelete, "/carillon/admin/keys/"+url.PathEscape(fs.Arg(0)), nil, nil, nil)
 	}
-	return fmt.Errorf("unknown keys command %q (want create, list or delete)", args[0])
+	return usageErrorf("carillon keys: unknown subcommand %q (want create, list or delete)", sub)
 }
 
 // runAudit implements `carillon audit --meeting ID`: one JSON object per
 // capability change, oldest first.
-func runAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runAudit(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	var meeting string
-	c, _, err := adminFlags("audit", args, getenv, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&meeting, "meeting", "", "meeting id")
+	c, _, err := adminFlags(auditCommand, args, getenv, stdout, func(fs *flag.FlagSet) {
+		fs.StringVar(&meeting, "meeting", "", "meeting `id`")
 	})
 	if err != nil {
 		return err
 	}
 	if meeting == "" {
-		return errors.New("--meeting is required")
+		return usageErrorf("carillon audit: --meeting is required")
 	}
 	var out struct{ Changes []json.RawMessage }
 	if err := c.call(ctx, http.MethodGet, "/carillon/admin/audit", url.Values{"meeting": {meeting}}, nil, &out); err != nil {

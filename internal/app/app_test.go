@@ -85,12 +85,22 @@ func TestParseServeRejectsBadInput(t *testing.T) {
 		{"only the key id", nil, map[string]string{"CARILLON_ROOT_ACCESS_KEY_ID": "x"}, "both"},
 		{"only the secret", nil, map[string]string{"CARILLON_ROOT_SECRET_ACCESS_KEY": "x"}, "both"},
 		{"stray argument", []string{"extra"}, nil, "unexpected argument"},
-		{"unknown flag", []string{"--nope"}, nil, "flag provided but not defined"},
+		{"unknown flag", []string{"--nope"}, nil, "unknown flag --nope"},
+		{"integer flag", []string{"--max-in-flight", "many"}, nil, "max-in-flight"},
+		{"log format", []string{"--log-format", "xml"}, nil, "log-format"},
+		{"tls cert without key", []string{"--tls-cert", "c.pem"}, nil, "--tls-key"},
+		{"dev on every address", []string{"--dev", "--addr", "0.0.0.0:8080"}, nil, "loopback"},
+		{"dev on an empty host", []string{"--dev", "--addr", ":8080"}, nil, "loopback"},
+		{"dev from the environment on a public address", nil, map[string]string{"CARILLON_DEV": "true", "CARILLON_ADDR": "192.0.2.1:80"}, "loopback"},
+		{"auth failure limit", []string{"--auth-failure-limit", "aws"}, nil, "auth-failure-limit"},
 	}
 	for _, tt := range tests {
 		_, err := parseServe(tt.args, env(tt.env), &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tt.name, err, tt.want)
+		}
+		if ExitCode(err) != ExitUsage {
+			t.Errorf("%s: exit code %d, want %d", tt.name, ExitCode(err), ExitUsage)
 		}
 	}
 }
@@ -122,7 +132,7 @@ func TestRedactURL(t *testing.T) {
 // when it is the public development one (D24).
 func TestBannerDoesNotPrintARealSecret(t *testing.T) {
 	var out bytes.Buffer
-	printBanner(&out, &config{region: "us-east-1", accessKeyID: "AKID", secretAccessKey: "real-secret"}, "http://127.0.0.1:1", "x")
+	printBanner(&out, &config{region: "us-east-1", accessKeyID: "AKID", secretAccessKey: "real-secret"}, "http://127.0.0.1:1", "x", nil)
 	if strings.Contains(out.String(), "real-secret") {
 		t.Fatalf("banner leaked the root secret:\n%s", out.String())
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,8 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/carillon-dev/carillon/internal/media"
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/metrics"
+	"github.com/carillon-dev/carillon/internal/ratelimit"
 	"github.com/carillon-dev/carillon/internal/signaling"
 )
 
@@ -26,23 +31,19 @@ type mediaConfig struct {
 
 // mediaFlags declares the media plane's flags on fs; the returned function
 // validates them after fs.Parse.
-func mediaFlags(fs interface {
-	String(name, value, usage string) *string
-}, env func(name, def string) string, cfg *mediaConfig) func() error {
-	port := fs.String("media-udp-port", env("media-udp-port", "0"),
-		"the one UDP port of all media (WebRTC); 0: the same number as the --addr port")
-	publicIP := fs.String("media-public-ip", env("media-public-ip", ""),
-		"address(es) to advertise as media host candidates, comma-separated, for a server behind 1:1 NAT (default: the interfaces' own addresses)")
-	publicURL := fs.String("media-public-url", env("media-public-url", ""),
-		"base URL at which clients reach this node's media plane (signaling); meetings created here are placed on this node (default: --public-url). Give each node its own when several share a database")
-	idle := fs.String("meeting-idle-timeout", env("meeting-idle-timeout", "5m"),
+func mediaFlags(fs *flag.FlagSet, cfg *mediaConfig) func() error {
+	fs.IntVar(&cfg.udpPort, "media-udp-port", 0,
+		"the one UDP `port` of all media (WebRTC); 0: the same number as the --addr port")
+	publicIP := fs.String("media-public-ip", "",
+		"`address(es)` to advertise as media host candidates, comma-separated, for a server behind 1:1 NAT (empty: the interfaces' own addresses)")
+	fs.StringVar(&cfg.publicURL, "media-public-url", "",
+		"base `URL` at which clients reach this node's media plane (signaling); meetings created here are placed on this node (empty: --public-url). Give each node its own when several share a database")
+	fs.DurationVar(&cfg.idleTimeout, "meeting-idle-timeout", 5*time.Minute,
 		"a meeting with no attendee connected for this long ends by itself, as in AWS; 0 disables")
 	return func() error {
-		n, err := strconv.Atoi(*port)
-		if err != nil || n < 0 || n > 65535 {
-			return fmt.Errorf("--media-udp-port: %q is not a port number", *port)
+		if cfg.udpPort < 0 || cfg.udpPort > 65535 {
+			return fmt.Errorf("--media-udp-port: %d is not a port number", cfg.udpPort)
 		}
-		cfg.udpPort = n
 		for _, ip := range strings.Split(*publicIP, ",") {
 			if ip = strings.TrimSpace(ip); ip == "" {
 				continue
@@ -52,12 +53,9 @@ func mediaFlags(fs interface {
 			}
 			cfg.publicIPs = append(cfg.publicIPs, ip)
 		}
-		d, err := time.ParseDuration(*idle)
-		if err != nil || d < 0 {
-			return fmt.Errorf("--meeting-idle-timeout: %q is not a duration >= 0", *idle)
+		if cfg.idleTimeout < 0 {
+			return fmt.Errorf("--meeting-idle-timeout: %s is not a duration >= 0", cfg.idleTimeout)
 		}
-		cfg.idleTimeout = d
-		cfg.publicURL = *publicURL
 		return nil
 	}
 }
@@ -69,7 +67,10 @@ type mediaPlane struct {
 	sig    *signaling.Server
 }
 
-func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *meetings.Service, store any, log *slog.Logger) (*mediaPlane, error) {
+// failures is the API's budget of failed authentications per address: a
+// refused JoinToken spends from it too.
+// reg receives the media plane's metrics.
+func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *meetings.Service, store any, failures *ratelimit.FailureGuard, reg prometheus.Registerer, log *slog.Logger) (*mediaPlane, error) {
 	host, portStr, _ := net.SplitHostPort(ln.Addr().String())
 	port := cfg.media.udpPort
 	if port == 0 {
@@ -84,6 +85,13 @@ func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *mee
 		return nil, err
 	}
 	hub := media.NewHub(ctx, media.Config{WebRTC: w, Domain: svc, IdleTimeout: cfg.media.idleTimeout, Log: log})
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "media", Name: "rooms_live",
+			Help: "Live meetings with a media room on this node (the node that created them)."}, func() float64 { return float64(hub.Stats().Rooms) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "media", Name: "sessions_live",
+			Help: "Signaling sessions connected to this node."}, func() float64 { return float64(hub.Stats().Sessions) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "media", Name: "forwarded_video_packets_total",
+			Help: "Video RTP packets this node forwarded to subscribers."}, func() float64 { return float64(hub.Stats().ForwardedVideoPackets) }))
 	svc.Watch(hub.OnEvent)
 	if feed, ok := store.(meetings.ChangeFeed); ok {
 		go func() {
@@ -93,7 +101,7 @@ func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *mee
 		}()
 	}
 	log.Info("media plane ready", "udp_port", w.UDPPort(), "idle_timeout", cfg.media.idleTimeout)
-	return &mediaPlane{webrtc: w, hub: hub, sig: signaling.New(signaling.Config{Auth: svc, Hub: hub, Log: log})}, nil
+	return &mediaPlane{webrtc: w, hub: hub, sig: signaling.New(signaling.Config{Auth: svc, Hub: hub, Log: log, AuthFailures: failures})}, nil
 }
 
 // routes serves the MediaPlacement URLs beside the API. The paths are the

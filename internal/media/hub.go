@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/media/mixer"
@@ -44,6 +45,8 @@ type Hub struct {
 	cfg     Config
 	ctx     context.Context // the hub's life: background work stops with it
 	records chan presenceRecord
+	// forwarded counts video packets sent to subscribers (metrics).
+	forwarded atomic.Uint64
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -136,6 +139,9 @@ func (h *Hub) OnFeedEvent(e meetings.Event) {
 // Stats is a snapshot of the hub for metrics and the console.
 type Stats struct {
 	Rooms, Sessions int
+	// ForwardedVideoPackets counts video RTP packets sent to subscribers
+	// since the hub started.
+	ForwardedVideoPackets uint64
 }
 
 // Stats counts live rooms and sessions.
@@ -146,7 +152,7 @@ func (h *Hub) Stats() Stats {
 		rooms = append(rooms, r)
 	}
 	h.mu.Unlock()
-	st := Stats{Rooms: len(rooms)}
+	st := Stats{Rooms: len(rooms), ForwardedVideoPackets: h.forwarded.Load()}
 	for _, r := range rooms {
 		st.Sessions += r.sessionCount()
 	}

@@ -132,7 +132,9 @@ func newTestHub(t *testing.T, idle time.Duration) (*Hub, *fakeClock, *fakeDomain
 }
 
 func grant(meeting, attendee string, endsAt time.Time) JoinRequest {
-	return JoinRequest{Grant: meetings.JoinGrant{MeetingID: meeting, AttendeeID: attendee, ExternalUserID: "ext-" + attendee, EndsAt: endsAt}}
+	all := meetings.Capabilities{Audio: meetings.SendReceive, Video: meetings.SendReceive, Content: meetings.SendReceive}
+	return JoinRequest{Grant: meetings.JoinGrant{MeetingID: meeting, AttendeeID: attendee, ExternalUserID: "ext-" + attendee,
+		EndsAt: endsAt, Capabilities: all}}
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -1,9 +1,13 @@
 package media
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -31,6 +35,38 @@ type WebRTC struct {
 	api   *webrtc.API
 	mux   ice.UDPMux
 	ports []int
+
+	certMu sync.Mutex
+	cert   *webrtc.Certificate
+}
+
+// certificate is the DTLS certificate every peer connection presents:
+// generating a key per join costs more than the rest of the answer. It is
+// replaced a week before it expires.
+func (w *WebRTC) certificate() (webrtc.Certificate, error) {
+	w.certMu.Lock()
+	defer w.certMu.Unlock()
+	if w.cert == nil || time.Until(w.cert.Expires()) < 7*24*time.Hour {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return webrtc.Certificate{}, err
+		}
+		cert, err := webrtc.GenerateCertificate(key)
+		if err != nil {
+			return webrtc.Certificate{}, err
+		}
+		w.cert = cert
+	}
+	return *w.cert, nil
+}
+
+// newPeerConnection returns a peer connection with the shared certificate.
+func (w *WebRTC) newPeerConnection() (*webrtc.PeerConnection, error) {
+	cert, err := w.certificate()
+	if err != nil {
+		return nil, err
+	}
+	return w.api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{cert}})
 }
 
 // Codecs Carillon negotiates: Opus for audio and VP8 for video, so that any
@@ -65,6 +101,9 @@ func NewWebRTC(cfg NetworkConfig) (*WebRTC, error) {
 	se := webrtc.SettingEngine{}
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIncludeLoopbackCandidate(true)
+	// Browsers' candidates are plain addresses here (the SDK's answer
+	// handling needs no mDNS), and an mDNS socket per peer costs a join.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	// Chrome checks consent every few seconds; a peer silent for 10 s is gone.
 	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
 	if len(cfg.PublicIPs) > 0 {

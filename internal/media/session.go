@@ -106,7 +106,7 @@ func (s *Session) Subscribe(ctx context.Context, req SubscribeRequest) (Subscrib
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.pc == nil {
-		pc, err := s.room.hub.cfg.WebRTC.api.NewPeerConnection(webrtc.Configuration{})
+		pc, err := s.room.hub.cfg.WebRTC.newPeerConnection()
 		if err != nil {
 			return SubscribeResult{}, fmt.Errorf("media: new peer connection: %w", err)
 		}

@@ -50,9 +50,8 @@ type videoSource struct {
 	mu          sync.RWMutex
 	subscribers map[*subscription]struct{}
 
-	remote    atomic.Pointer[webrtc.TrackRemote]
-	lastPLI   atomic.Int64 // unix nanos of the last keyframe request
-	forwarded atomic.Uint64
+	remote  atomic.Pointer[webrtc.TrackRemote]
+	lastPLI atomic.Int64 // unix nanos of the last keyframe request
 }
 
 // subscription is one received video m-line of a session.
@@ -83,11 +82,15 @@ func (v *videoSource) remove(sub *subscription) {
 func (v *videoSource) forward(p *rtp.Packet) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
+	n := uint64(0)
 	for sub := range v.subscribers {
 		if !sub.paused.Load() {
 			_ = sub.track.WriteRTP(p)
-			v.forwarded.Add(1)
+			n++
 		}
+	}
+	if n > 0 {
+		v.publisher.room.hub.forwarded.Add(n)
 	}
 }
 

@@ -92,6 +92,26 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	return false, wait
 }
 
+// Exhausted reports whether key's bucket holds less than one token, without
+// taking one, and how long until it holds one.
+func (l *Limiter) Exhausted(key string) (bool, time.Duration) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		return false, 0
+	}
+	tokens := b.tokens
+	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
+		tokens = math.Min(float64(l.rate.Burst), tokens+elapsed*l.rate.PerSecond)
+	}
+	if tokens >= 1 {
+		return false, 0
+	}
+	return true, time.Duration((1 - tokens) / l.rate.PerSecond * float64(time.Second))
+}
+
 // dropFull forgets buckets that have refilled completely, once per refill
 // period at most.
 func (l *Limiter) dropFull(now time.Time) {

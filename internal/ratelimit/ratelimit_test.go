@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -64,4 +65,57 @@ func TestParseRate(t *testing.T) {
 			t.Errorf("ParseRate(%q) accepted", in)
 		}
 	}
+}
+
+func TestFailureGuard(t *testing.T) {
+	c := &clock{t: time.Unix(1000, 0)}
+	g := NewFailureGuard(&Rate{PerSecond: 1, Burst: 3}, c.now)
+	for i := 0; i < 3; i++ {
+		if refused, _ := g.Refused("192.0.2.1"); refused {
+			t.Fatalf("refused after %d failures, budget 3", i)
+		}
+		g.Failed("192.0.2.1")
+	}
+	refused, wait := g.Refused("192.0.2.1")
+	if !refused || wait != time.Second {
+		t.Fatalf("after the budget: refused=%v wait=%v, want refused for 1s", refused, wait)
+	}
+	if refused, _ := g.Refused("192.0.2.2"); refused {
+		t.Fatal("another address has its own budget")
+	}
+	// Checking takes nothing: a refill of one token allows one more try.
+	c.t = c.t.Add(time.Second)
+	for i := 0; i < 5; i++ {
+		if refused, _ := g.Refused("192.0.2.1"); refused {
+			t.Fatal("a refilled token must let the address try again")
+		}
+	}
+	var none *FailureGuard // --auth-failure-limit off
+	none.Failed("x")
+	if refused, _ := none.Refused("x"); refused || NewFailureGuard(nil, nil) != nil {
+		t.Fatal("a nil guard refuses nothing")
+	}
+}
+
+func TestFailureGuardHold(t *testing.T) {
+	g := NewFailureGuard(&Rate{PerSecond: 1, Burst: 1}, nil)
+	g.holdFor = 50 * time.Millisecond
+	start := time.Now()
+	g.Hold(context.Background())
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Fatalf("held %v, want 50ms", d)
+	}
+	for range MaxHeld { // every slot taken: the next refusal is answered at once
+		g.held <- struct{}{}
+	}
+	start = time.Now()
+	g.Hold(context.Background())
+	if d := time.Since(start); d > 40*time.Millisecond {
+		t.Fatalf("held %v with every slot taken, want no wait", d)
+	}
+	<-g.held
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	g.holdFor = time.Hour
+	g.Hold(ctx) // returns: the request is gone
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/media"
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/ratelimit"
 	"github.com/carillon-dev/carillon/internal/signaling/sigpb"
 )
 
@@ -53,6 +55,10 @@ type Config struct {
 	JoinTimeout time.Duration
 	// Now is the clock of frame timestamps; nil means time.Now.
 	Now func() time.Time
+	// AuthFailures is the API's per-address budget of failed
+	// authentications: a refused JoinToken spends from it, and an address
+	// that has spent it is refused (429) before the upgrade. Nil: none.
+	AuthFailures *ratelimit.FailureGuard
 }
 
 // Server serves the signaling channel.
@@ -84,6 +90,13 @@ func New(cfg Config) *Server {
 // minutes, but a 4403 close as final.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	meetingID := r.PathValue("meeting")
+	source := ratelimit.Source(r)
+	if refused, wait := s.cfg.AuthFailures.Refused(source); refused {
+		s.cfg.AuthFailures.Hold(r.Context())
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		http.Error(w, "too many failed joins from this address", http.StatusTooManyRequests)
+		return
+	}
 	select {
 	case s.pending <- struct{}{}:
 	default:
@@ -112,7 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the client
 	}
 	ws.SetReadLimit(maxFrameBytes)
-	c := &conn{srv: s, ws: ws, meetingID: strings.ToLower(meetingID), token: token,
+	c := &conn{srv: s, ws: ws, meetingID: strings.ToLower(meetingID), token: token, source: source,
 		out: make(chan []byte, 256), done: make(chan struct{}), written: make(chan struct{})}
 	c.run(r.Context(), release)
 }
@@ -137,6 +150,7 @@ type conn struct {
 	ws        *websocket.Conn
 	meetingID string
 	token     string
+	source    string // the address failed joins are charged to
 
 	session *media.Session
 	joined  atomic.Bool // session is set (read by the JOIN deadline)
@@ -255,6 +269,7 @@ func (c *conn) join(ctx context.Context, j *sigpb.JoinFrame) bool {
 		c.closeWith(closeMeetingEnded, "meeting ended")
 		return true
 	case errors.Is(err, meetings.ErrJoinRefused):
+		c.srv.cfg.AuthFailures.Failed(c.source)
 		c.closeWith(closeAttendeeUnavailable, "attendee unavailable")
 		return true
 	case err != nil:

@@ -65,6 +65,8 @@ func forEachEngine(t *testing.T, f func(t *testing.T, e engine)) {
 // server is a Carillon started in-process through app.Run.
 type server struct {
 	Endpoint string
+	Metrics  string // the /metrics URL when --metrics-addr is set
+	Banner   string // what the server printed on stdout at start-up
 	stderr   *syncBuffer
 }
 
@@ -90,12 +92,17 @@ func (b *syncBuffer) String() string {
 // credentials and returns once it is serving. It stops at the end of the test.
 func startServer(t *testing.T, e engine, extraArgs ...string) *server {
 	t.Helper()
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--region", testRegion, "--account-id", testAccount}, e.args(t)...)
-	args = append(args, extraArgs...)
-	env := map[string]string{
+	return startServerEnv(t, e, map[string]string{
 		"CARILLON_ROOT_ACCESS_KEY_ID":     testKeyID,
 		"CARILLON_ROOT_SECRET_ACCESS_KEY": testSecret,
-	}
+	}, extraArgs...)
+}
+
+// startServerEnv is startServer with the server's environment given.
+func startServerEnv(t *testing.T, e engine, env map[string]string, extraArgs ...string) *server {
+	t.Helper()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--region", testRegion, "--account-id", testAccount}, e.args(t)...)
+	args = append(args, extraArgs...)
 	ctx, cancel := context.WithCancel(context.Background())
 	outR, outW := io.Pipe()
 	stderr := &syncBuffer{}
@@ -105,24 +112,37 @@ func startServer(t *testing.T, e engine, extraArgs ...string) *server {
 		outW.CloseWithError(io.EOF)
 		done <- err
 	}()
-	endpoint := make(chan string, 1)
+	s := &server{stderr: stderr}
+	banner := make(chan *server, 1)
 	go func() {
+		// The banner ends with the example command; Endpoint and Metrics
+		// come before it.
+		b := *s
+		var text strings.Builder
 		sc := bufio.NewScanner(outR)
 		for sc.Scan() {
-			if ep, ok := strings.CutPrefix(sc.Text(), "Endpoint: "); ok {
-				endpoint <- strings.TrimSpace(ep)
+			line := sc.Text()
+			text.WriteString(line + "\n")
+			if ep, ok := strings.CutPrefix(line, "Endpoint: "); ok {
+				b.Endpoint = strings.TrimSpace(ep)
+			}
+			if m, ok := strings.CutPrefix(line, "Metrics: "); ok {
+				b.Metrics = strings.TrimSpace(m)
+			}
+			if strings.HasPrefix(strings.TrimSpace(line), "aws chime-sdk-meetings") {
+				b.Banner = text.String()
+				banner <- &b
 			}
 		}
-		close(endpoint)
+		close(banner)
 	}()
-	s := &server{stderr: stderr}
 	select {
-	case ep, ok := <-endpoint:
+	case b, ok := <-banner:
 		if !ok {
 			cancel()
 			t.Fatalf("server exited before serving: %v\n%s", <-done, stderr.String())
 		}
-		s.Endpoint = ep
+		s.Endpoint, s.Metrics, s.Banner = b.Endpoint, b.Metrics, b.Banner
 	case <-time.After(30 * time.Second):
 		cancel()
 		t.Fatalf("server did not start in 30s\n%s", stderr.String())

@@ -14,6 +14,10 @@
 //	         (-kick-endpoint, default -endpoint): time from sending
 //	         DeleteAttendee to AUDIO_STATUS 411 at the client, and how many
 //	         411s arrived before the API's 200 did.
+//	caps     capability change to media: bob speaks, carol listens; -n
+//	         times bob loses Audio Send (UpdateAttendeeCapabilities) and gets
+//	         it back. Times from the call to carol's last packet of bob's
+//	         voice, and from the restoring call to the first one.
 //	memory   -n idle joined sessions; reads the server's RSS (-server-pid)
 //	         before and after, and reports bytes per session.
 //
@@ -25,6 +29,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -36,8 +41,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmeetings"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmeetings/types"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/carillon-dev/carillon/internal/media/mixer"
 	"github.com/carillon-dev/carillon/internal/signaling/chimeclient"
 	"github.com/carillon-dev/carillon/internal/signaling/sigpb"
 )
@@ -76,6 +83,8 @@ func main() {
 		res, err = runKick(ctx, o)
 	case "memory":
 		res, err = runMemory(ctx, o)
+	case "caps":
+		res, err = runCaps(ctx, o)
 	default:
 		err = fmt.Errorf("unknown scenario %q", o.scenario)
 	}
@@ -365,4 +374,91 @@ func quantiles(name string, d []time.Duration) map[string]any {
 		return float64(d[i].Microseconds()) / 1000
 	}
 	return map[string]any{"metric": name, "samples": len(d), "p50": q(0.5), "p90": q(0.9), "p99": q(0.99), "max": q(1)}
+}
+
+func runCaps(ctx context.Context, o options) (map[string]any, error) {
+	api := apiClient(o, o.endpoint)
+	m, atts, err := meeting(ctx, api, 2)
+	if err != nil {
+		return nil, err
+	}
+	rtc := chimeclient.NewAPI()
+	bob, _, err := connect(ctx, rtc, m, atts[0], 1)
+	if err != nil {
+		return nil, err
+	}
+	defer bob.Close()
+	carol, _, err := connect(ctx, rtc, m, atts[1], 2)
+	if err != nil {
+		return nil, err
+	}
+	defer carol.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go tone(bob, stop)
+	set := func(audio types.MediaCapabilities) error {
+		_, err := api.UpdateAttendeeCapabilities(ctx, &chimesdkmeetings.UpdateAttendeeCapabilitiesInput{
+			MeetingId: m.MeetingId, AttendeeId: atts[0].AttendeeId,
+			Capabilities: &types.AttendeeCapabilities{Audio: audio, Video: types.MediaCapabilitiesSendReceive, Content: types.MediaCapabilitiesSendReceive}})
+		return err
+	}
+	var down, up []time.Duration
+	time.Sleep(500 * time.Millisecond)
+	for range o.n {
+		start := time.Now()
+		if err := set(types.MediaCapabilitiesReceive); err != nil {
+			return nil, err
+		}
+		time.Sleep(400 * time.Millisecond)
+		down = append(down, carol.LastSound("audio").Sub(start))
+		start = time.Now()
+		if err := set(types.MediaCapabilitiesSendReceive); err != nil {
+			return nil, err
+		}
+		for carol.LastSound("audio").Before(start) {
+			if time.Since(start) > 5*time.Second {
+				return nil, fmt.Errorf("bob was not heard again within 5 s")
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		up = append(up, carol.LastSound("audio").Sub(start))
+		time.Sleep(200 * time.Millisecond)
+	}
+	res := quantiles("caps_revoke_ms", down)
+	upq := quantiles("caps_restore_ms", up)
+	res["restore_p50"], res["restore_p99"] = upq["p50"], upq["p99"]
+	return res, nil
+}
+
+// tone sends Opus frames of a 440 Hz sine as the SDK's microphone would.
+func tone(c *chimeclient.Client, stop <-chan struct{}) {
+	enc, err := mixer.GopusCodec{}.NewEncoder()
+	if err != nil {
+		return
+	}
+	pcm := make([]float32, mixer.FrameSamples)
+	buf := make([]byte, mixer.MaxOpusPacketBytes)
+	p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111}}
+	phase := 0.0
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		for i := range pcm {
+			pcm[i] = float32(0.5 * math.Sin(phase))
+			phase += 2 * math.Pi * 440 / mixer.SampleRate
+		}
+		n, err := enc.Encode(pcm, buf)
+		if err != nil {
+			return
+		}
+		p.SequenceNumber++
+		p.Timestamp += mixer.FrameSamples
+		p.Payload = buf[:n]
+		_ = c.Audio.WriteRTP(p)
+	}
 }

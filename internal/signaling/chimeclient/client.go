@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 	"google.golang.org/protobuf/proto"
 
@@ -25,15 +26,16 @@ import (
 type Client struct {
 	ws *websocket.Conn
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	frames   []*sigpb.Frame
-	times    []time.Time       // when each frame arrived
-	received map[string]uint64 // RTP packets by remote stream id
-	sound    map[string]uint64 // of which not the 3-byte Opus silence frame
-	closed   bool
-	closeSt  websocket.StatusCode
-	closeAt  time.Time
+	mu        sync.Mutex
+	cond      *sync.Cond
+	frames    []*sigpb.Frame
+	times     []time.Time       // when each frame arrived
+	received  map[string]uint64 // RTP packets by remote stream id
+	sound     map[string]uint64 // of which not the 3-byte Opus silence frame
+	lastSound map[string]time.Time
+	closed    bool
+	closeSt   websocket.StatusCode
+	closeAt   time.Time
 
 	// JoinRTT is JOIN sent to INDEX received; SubscribeRTT is SUBSCRIBE
 	// sent to SUBSCRIBE_ACK received (the server's share of a join).
@@ -63,7 +65,7 @@ func Dial(ctx context.Context, signalingURL, joinToken string) (*Client, error) 
 		return nil, fmt.Errorf("dial: server chose subprotocol %q", ws.Subprotocol())
 	}
 	ws.SetReadLimit(1 << 20)
-	c := &Client{ws: ws, connected: make(chan struct{}), received: map[string]uint64{}, sound: map[string]uint64{}}
+	c := &Client{ws: ws, connected: make(chan struct{}), received: map[string]uint64{}, sound: map[string]uint64{}, lastSound: map[string]time.Time{}}
 	c.cond = sync.NewCond(&c.mu)
 	go c.readLoop()
 	return c, nil
@@ -205,6 +207,7 @@ func (c *Client) Join(ctx context.Context, audioSessionID uint64, timeout time.D
 func NewAPI() *webrtc.API {
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICETimeouts(3*time.Second, 6*time.Second, time.Second)
 	me := &webrtc.MediaEngine{}
@@ -242,6 +245,13 @@ func (c *Client) Heard(label string) uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.sound[label]
+}
+
+// LastSound is when the last packet other than silence arrived on label.
+func (c *Client) LastSound(label string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastSound[label]
 }
 
 // Received returns how many RTP packets arrived on the remote track whose
@@ -287,6 +297,7 @@ func (c *Client) SubscribeWith(ctx context.Context, api *webrtc.API, timeout tim
 					c.received[t.StreamID()]++
 					if !bytes.Equal(p.Payload, opusSilence) {
 						c.sound[t.StreamID()]++
+						c.lastSound[t.StreamID()] = time.Now()
 					}
 					c.mu.Unlock()
 				}

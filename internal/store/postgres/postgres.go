@@ -101,6 +101,10 @@ type Options struct {
 	// (pool_max_conns, pool_max_conn_lifetime, pool_max_conn_idle_time,
 	// pool_health_check_period, pool_ping_timeout) are overridden by them.
 	URL string
+	// OnCommit, when set, is called after each committed write transaction
+	// with 1 (PostgreSQL commits every Update on its own) and how long
+	// COMMIT took (metrics). It must be quick.
+	OnCommit func(groupSize int, d time.Duration)
 	// Logger receives start-up, migration, retry and shutdown messages; nil
 	// discards them.
 	Logger *slog.Logger
@@ -133,6 +137,7 @@ type Store struct {
 	pool        *pgxpool.Pool
 	log         *slog.Logger
 	opTimeout   time.Duration
+	onCommit    func(groupSize int, d time.Duration) // nil: none
 	pingTimeout time.Duration
 
 	calls store.Gate // admits calls until Close
@@ -207,6 +212,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		opTimeout:   orDefault(opts.OperationTimeout, DefaultOperationTimeout),
 		pingTimeout: cfg.ConnectTimeout + time.Second,
 		pool:        pool,
+		onCommit:    opts.OnCommit,
 	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
@@ -326,7 +332,11 @@ func (s *Store) attempt(ctx context.Context, opts pgx.TxOptions, fn func(*tx) er
 		// Nothing to commit; ending the transaction either way is the same.
 		err = ptx.Rollback(ctx)
 	} else {
+		commitStart := time.Now()
 		err = ptx.Commit(ctx)
+		if s.onCommit != nil && err == nil {
+			s.onCommit(1, time.Since(commitStart))
+		}
 	}
 	if err != nil {
 		if errors.Is(err, pgx.ErrTxCommitRollback) {

@@ -294,7 +294,11 @@ func (s *Store) runGroup(group []*request) {
 		return
 	}
 	s.stats.commits.Add(1)
+	commitStart := time.Now()
 	err = mapErr(sqlTx.Commit())
+	if s.onCommit != nil && err == nil {
+		s.onCommit(len(run.ok), time.Since(commitStart))
+	}
 	if s.live != nil {
 		// Before anyone is answered (live.go).
 		if err == nil {

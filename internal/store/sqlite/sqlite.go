@@ -86,6 +86,10 @@ type Options struct {
 	// is off and every read is SQL. DefaultLiveAttendees is carillon
 	// serve's default.
 	LiveAttendees int
+	// OnCommit, when set, is called by the writer after each COMMIT with
+	// the number of Update calls it committed and how long COMMIT took
+	// (metrics). It must be quick.
+	OnCommit func(groupSize int, d time.Duration)
 }
 
 // Store is the SQLite engine. It implements meetings.Store.
@@ -108,6 +112,7 @@ type Store struct {
 	carry      []*request    // writer only: requests for the next group
 	exited     *goexit       // writer only: set when a fn calls runtime.Goexit
 	stats      writerStats
+	onCommit   func(groupSize int, d time.Duration) // nil: none
 }
 
 var _ meetings.Store = (*Store)(nil)
@@ -120,7 +125,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{log: log}
+	s := &Store{log: log, onCommit: opts.OnCommit}
 	syncMode := "FULL"
 	switch {
 	case opts.InMemory && opts.Dir != "":

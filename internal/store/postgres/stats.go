@@ -1,0 +1,24 @@
+package postgres
+
+import (
+	"context"
+	"time"
+)
+
+const qLiveCounts = `SELECT
+	(SELECT count(*) FROM meetings WHERE created_at >= $1),
+	(SELECT count(*) FROM attendees a JOIN meetings m ON m.id = a.meeting_id WHERE m.created_at >= $1)`
+
+// LiveCounts implements meetings.LiveCounter: the meetings created at or
+// after createdAfter and their attendees (for the live-meeting gauges, at
+// each metrics scrape).
+func (s *Store) LiveCounts(ctx context.Context, createdAfter time.Time) (meetings, attendees int, err error) {
+	if err := s.enter(); err != nil {
+		return 0, 0, err
+	}
+	defer s.calls.Leave()
+	ctx, cancel := s.bound(ctx, s.opTimeout)
+	defer cancel()
+	err = s.pool.QueryRow(ctx, qLiveCounts, createdAfter).Scan(&meetings, &attendees)
+	return meetings, attendees, classify(ctx, err)
+}
