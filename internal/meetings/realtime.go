@@ -96,15 +96,8 @@ func attendeeOfToken(token string) (string, bool) {
 // others above) to a meeting's history. A meeting that no longer exists is
 // not an error: its attendees' sessions are ending with it.
 func (s *Service) RecordPresence(ctx context.Context, meetingID, attendeeID, eventType string) error {
-	return s.update(ctx, func(tx Tx) error {
-		m, err := tx.LockMeeting(ctx, normalizeID(meetingID))
-		if errors.Is(err, store.ErrNoRecord) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return s.record(ctx, tx, m.ID, eventType, attendeeID, nil)
+	return s.updateIfExists(ctx, meetingID, func(tx Tx, id string) error {
+		return s.record(ctx, tx, id, eventType, attendeeID, nil)
 	})
 }
 
@@ -112,6 +105,15 @@ func (s *Service) RecordPresence(ctx context.Context, meetingID, attendeeID, eve
 // recorded as MeetingEnded (D20: the idle timer). Ending a meeting that is
 // already gone is not an error.
 func (s *Service) EndMeeting(ctx context.Context, meetingID string) error {
+	return s.updateIfExists(ctx, meetingID, func(tx Tx, id string) error {
+		return s.removeMeeting(ctx, tx, id, EventMeetingEnded)
+	})
+}
+
+// updateIfExists runs fn on a meeting locked in a write transaction, and
+// does nothing when the meeting is gone. It needs no caller: the media
+// plane acts for the meeting itself.
+func (s *Service) updateIfExists(ctx context.Context, meetingID string, fn func(tx Tx, id string) error) error {
 	return s.update(ctx, func(tx Tx) error {
 		m, err := tx.LockMeeting(ctx, normalizeID(meetingID))
 		if errors.Is(err, store.ErrNoRecord) {
@@ -120,7 +122,7 @@ func (s *Service) EndMeeting(ctx context.Context, meetingID string) error {
 		if err != nil {
 			return err
 		}
-		return s.removeMeeting(ctx, tx, m.ID, EventMeetingEnded)
+		return fn(tx, m.ID)
 	})
 }
 
