@@ -8,7 +8,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // Keyring answers "which secret and which policy has this access key": the
@@ -43,7 +43,7 @@ func (k *Keyring) Secret(ctx context.Context, accessKeyID string) (string, bool,
 		return "", false, nil
 	}
 	key, err := k.store.Key(ctx, accessKeyID)
-	if errors.Is(err, meetings.ErrNoRecord) {
+	if errors.Is(err, store.ErrNoRecord) {
 		return "", false, nil
 	}
 	if err != nil {
@@ -63,7 +63,7 @@ func (k *Keyring) Policy(ctx context.Context, accessKeyID string) (Policy, error
 		return Policy{Actions: []string{"chime:*"}}, nil
 	}
 	if k.store == nil {
-		return Policy{}, meetings.ErrNoRecord
+		return Policy{}, store.ErrNoRecord
 	}
 	key, err := k.store.Key(ctx, accessKeyID)
 	if err != nil {

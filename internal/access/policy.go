@@ -37,7 +37,7 @@ func CheckPolicy(p Policy, knownOperations []string) error {
 	}
 	for _, arn := range p.MeetingARNs {
 		if !strings.HasPrefix(arn, "arn:") {
-			return fmt.Errorf("meeting ARN pattern %q must start with arn:", arn)
+			return fmt.Errorf("meeting ARN pattern %q does not start with %q", arn, "arn:")
 		}
 	}
 	return nil
@@ -72,24 +72,22 @@ func (p Policy) AllowsMeeting(arn string) bool {
 // glob matches s against pattern where '*' matches any run of characters
 // (including none) and everything else matches itself.
 func glob(pattern, s string) bool {
-	for {
-		star := strings.IndexByte(pattern, '*')
-		if star < 0 {
-			return pattern == s
-		}
-		if !strings.HasPrefix(s, pattern[:star]) {
-			return false
-		}
-		s, pattern = s[star:], pattern[star+1:]
-		if pattern == "" {
-			return true
-		}
-		// Try every position for the rest; patterns are short.
-		for i := 0; i <= len(s); i++ {
-			if glob(pattern, s[i:]) {
-				return true
-			}
-		}
+	star := strings.IndexByte(pattern, '*')
+	if star < 0 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, pattern[:star]) {
 		return false
 	}
+	s, pattern = s[star:], pattern[star+1:]
+	if pattern == "" {
+		return true
+	}
+	// Try every position for the rest; patterns are short.
+	for i := 0; i <= len(s); i++ {
+		if glob(pattern, s[i:]) {
+			return true
+		}
+	}
+	return false
 }

@@ -23,8 +23,8 @@ type Key struct {
 }
 
 // Store keeps access keys. Engines: internal/store/sqlite and
-// internal/store/postgres, which return meetings.ErrNoRecord and
-// meetings.ErrDuplicate like the meetings store does.
+// internal/store/postgres, which return store.ErrNoRecord and
+// store.ErrDuplicate like the meetings store does.
 type Store interface {
 	// InsertKey stores a new key; ErrDuplicate if its id is taken.
 	InsertKey(ctx context.Context, k Key) error

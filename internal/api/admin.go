@@ -11,6 +11,7 @@ import (
 	"github.com/carillon-dev/carillon/internal/access"
 	"github.com/carillon-dev/carillon/internal/apierr"
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // adminPrefix is where Carillon's own administration API lives: access keys,
@@ -89,7 +90,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, requestID st
 	case strings.HasPrefix(path, "keys/") && r.Method == http.MethodDelete:
 		id := strings.TrimPrefix(path, "keys/")
 		err := s.keyring.DeleteKey(ctx, id)
-		if errors.Is(err, meetings.ErrNoRecord) {
+		if errors.Is(err, store.ErrNoRecord) {
 			return "admin:DeleteKey", accessKey, apierr.New(apierr.NotFound, "Access key %s not found", id)
 		}
 		if err != nil {

@@ -38,8 +38,8 @@ func newTestServer(tb testing.TB) (*Server, string, string) {
 // newTestServerWith is newTestServer with the limits of o.
 func newTestServerWith(tb testing.TB, o Options) (*Server, string, string) {
 	tb.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, sqlite.Options{InMemory: true})
+	ctx := meetings.WithCaller(context.Background(), meetings.Caller{RequestID: "test-setup", AccessKeyID: fuzzKey})
+	store, err := sqlite.Open(ctx, sqlite.Options{InMemory: true, LiveAttendees: sqlite.DefaultLiveAttendees})
 	if err != nil {
 		tb.Fatal(err)
 	}

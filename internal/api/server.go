@@ -23,6 +23,7 @@ import (
 	"github.com/carillon-dev/carillon/internal/meetings"
 	"github.com/carillon-dev/carillon/internal/ratelimit"
 	"github.com/carillon-dev/carillon/internal/sigv4"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // MaxBodyBytes is the largest request body accepted (D5).
@@ -192,7 +193,7 @@ func (s *Server) logRequest(r *http.Request, requestID, opName, accessKey string
 func (s *Server) authenticate(r *http.Request, body []byte) (accessKey string, release func(), err error) {
 	accessKey, authErr := s.verifier.Verify(r, body)
 	if authErr != nil {
-		if authErr.Kind == apierr.Unauthorized {
+		if apierr.Is(authErr, apierr.Unauthorized) {
 			s.failures.Failed(ratelimit.Source(r))
 		}
 		return "", nil, authErr
@@ -283,13 +284,13 @@ func (s *Server) writeFailure(w http.ResponseWriter, requestID, opName string, e
 		writeError(w, requestID, e)
 		return
 	}
-	if errors.Is(err, meetings.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		s.log.Warn("storage unavailable", "request_id", requestID, "operation", opName, "error", err)
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("storage unavailable", "request_id", requestID, "operation", opName, "err", err)
 		writeError(w, requestID, &apierr.Error{Kind: apierr.ServiceUnavailable,
 			Message: "The service is temporarily unavailable; retry later", RetryAfterSeconds: retryAfterSeconds})
 		return
 	}
-	s.log.Error("internal error", "request_id", requestID, "operation", opName, "error", err)
+	s.log.Error("internal error", "request_id", requestID, "operation", opName, "err", err)
 	writeError(w, requestID, apierr.New(apierr.ServiceFailure, "An internal error occurred (request %s)", requestID))
 }
 

@@ -1,29 +1,20 @@
 package apimodel
 
 import (
-	"errors"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/carillon-dev/carillon/internal/ids"
 )
 
-// Rules the model states only in documentation (api-reference.md §3, §4.3),
+// Rules the model states only in documentation (docs/wire.md, "Rules
+// stated only in prose"),
 // enforced per D2. They are attached to members by shape name, so every
 // member using the shape gets them (MeetingHostId uses the ExternalUserId
 // shape and therefore gets the ExternalUserId rules).
 
-// externalIDPattern is the documented pattern of the ExternalUserId and
-// ExternalMeetingId shapes, verbatim from their documentation. It is
-// compiled with the same Java-compatible full-match translation as model
-// patterns (\s includes \x0B as in Java).
-const externalIDPattern = `[-_&@+=,(){}\[\]\/«».:|'"#a-zA-Z0-9À-ÿ\s]*`
-
-// reservedPrefix is reserved for AWS in ExternalUserId and ExternalMeetingId
-// (case-insensitive, per their documentation).
-const reservedPrefix = "aws:"
-
 // MediaRegions returns the MediaRegion values the CreateMeeting documentation
-// lists (§4.3 M1): 18 commercial Regions and the 2 GovCloud Regions. The
+// lists (docs/wire.md): 18 commercial Regions and the 2 GovCloud Regions. The
 // model's MediaRegion shape itself only constrains the length (2..64).
 func MediaRegions() []string {
 	return []string{
@@ -35,56 +26,14 @@ func MediaRegions() []string {
 	}
 }
 
-// matchExternalID is the compiled doc-only pattern. Compiling a constant
-// cannot fail at run time; TestDocRules pins it.
-var matchExternalID = regexp.MustCompile(`^(?:` + javaToRE2(externalIDPattern) + `)$`).MatchString
-
-// Errors of ValidateExternalID. Their text never includes the value (the
-// members are sensitive), so callers may show it to the client.
-var (
-	ErrExternalIDPattern  = errors.New("Member must satisfy regular expression pattern: " + externalIDPattern)
-	ErrExternalIDReserved = errors.New("Member must not begin with the reserved prefix '" + reservedPrefix + "' (case-insensitive)")
-)
-
-// ValidateExternalID applies the documentation-only rules of ExternalUserId
-// and ExternalMeetingId: the documented pattern (full match) and the
-// reserved "aws:" prefix, case-insensitive. It does not check the model's
-// length (2..64); Validate does that. The domain uses it for batch items,
-// which become per-item Errors instead of a 400 (D16). It returns nil,
-// ErrExternalIDPattern or ErrExternalIDReserved.
-func ValidateExternalID(s string) error {
-	if hasReservedPrefix(s) {
-		return ErrExternalIDReserved
-	}
-	if !matchExternalID(s) {
-		return ErrExternalIDPattern
-	}
-	return nil
-}
-
-// hasReservedPrefix reports whether s starts with "aws:" under Unicode
-// simple case folding, comparing the first four runes (not bytes, so a
-// multi-byte first rune is never cut).
-func hasReservedPrefix(s string) bool {
-	const runes = 4 // utf8.RuneCountInString(reservedPrefix)
-	n := 0
-	for i := range s {
-		if n == runes {
-			return strings.EqualFold(s[:i], reservedPrefix)
-		}
-		n++
-	}
-	return n == runes && strings.EqualFold(s, reservedPrefix)
-}
-
 // applyDocRules attaches the documentation-only rules and the deliberate
 // exemptions to a member.
 func applyDocRules(opName string, mem *Member) {
 	switch mem.Shape {
 	case "ExternalUserId", "ExternalMeetingId":
-		mem.DocPattern = externalIDPattern
-		mem.ReservedPrefix = reservedPrefix
-		mem.docMatch = matchExternalID
+		mem.DocPattern = ids.ExternalIDPattern
+		mem.ReservedPrefix = ids.ReservedPrefix
+		mem.docMatch = ids.MatchExternalID
 	case "MediaRegion":
 		mem.DocEnum = MediaRegions()
 		mem.docEnum = make(map[string]struct{}, len(mem.DocEnum))
@@ -101,7 +50,7 @@ func applyDocRules(opName string, mem *Member) {
 	}
 	// D16: in batch creations an invalid or reserved ExternalUserId is an
 	// item-level problem reported in Errors by the domain (which calls
-	// ValidateExternalID); the model's own constraints still apply here.
+	// ids.ValidateExternalID); the model's own constraints still apply here.
 	if (opName == "BatchCreateAttendee" || opName == "CreateMeetingWithAttendees") && mem.Path == "Attendees[].ExternalUserId" {
 		mem.DocRulesExempt = true
 	}

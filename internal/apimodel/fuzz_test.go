@@ -56,8 +56,8 @@ func FuzzValidate(f *testing.F) {
 			}
 		}
 		query, _ := url.ParseQuery(rawQuery)
-		err := op.Validate(labels, query, body)
-		again := op.Validate(labels, query, body)
+		err := apiError(op.Validate(labels, query, body))
+		again := apiError(op.Validate(labels, query, body))
 		if (err == nil) != (again == nil) || (err != nil && err.Message != again.Message) {
 			t.Fatalf("not deterministic: %v / %v", err, again)
 		}
@@ -109,8 +109,8 @@ func FuzzMatch(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, method, rawPath, rawQuery string) {
 		query, _ := url.ParseQuery(rawQuery)
-		op, labels, err := m.Match(method, rawPath, query)
-		if err != nil {
+		op, labels, merr := m.Match(method, rawPath, query)
+		if err := apiError(merr); err != nil {
 			if op != nil || labels != nil {
 				t.Fatal("error with a result")
 			}

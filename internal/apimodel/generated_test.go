@@ -335,7 +335,7 @@ func TestGeneratedViolations(t *testing.T) {
 				in := baseInput(t, op)
 				set(t, in, mem, vi.v)
 				body := in.bodyBytes(t)
-				err := op.Validate(in.labels, in.query, body)
+				err := apiError(op.Validate(in.labels, in.query, body))
 				checked++
 				name := op.Name + " " + mem.Path + ": " + vi.name
 				if vi.want == "" {

@@ -8,7 +8,7 @@ import (
 )
 
 // Match routes a request by method, path template and query literal
-// (api-reference.md §1.2). rawPath is r.URL.EscapedPath(); it is split on
+// (docs/wire.md, "Routing"). rawPath is r.URL.EscapedPath(); it is split on
 // "/" before percent-decoding, so an encoded slash (%2F) stays inside its
 // label. Labels are returned percent-decoded.
 //
@@ -24,7 +24,7 @@ import (
 // when no literal key ("operation") is in the query at all. Unknown paths,
 // methods and literal values are 404 UnknownOperationException (D4); a
 // label that is not valid percent-encoding is 400 BadRequestException.
-func (m *Model) Match(method, rawPath string, query url.Values) (*Operation, map[string]string, *apierr.Error) {
+func (m *Model) Match(method, rawPath string, query url.Values) (*Operation, map[string]string, error) {
 	if !strings.HasPrefix(rawPath, "/") {
 		return nil, nil, unknownPath()
 	}

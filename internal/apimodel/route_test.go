@@ -14,7 +14,7 @@ const (
 	aid = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 )
 
-// TestRoutes pins the route table of api-reference.md §1.2 for all 16
+// TestRoutes pins the route table of docs/wire.md ("Routing") for all 16
 // operations: method + path + query → operation and decoded labels.
 func TestRoutes(t *testing.T) {
 	m := MustLoad()
@@ -42,7 +42,7 @@ func TestRoutes(t *testing.T) {
 		{"PUT", "/meetings/" + mid + "/attendees/" + aid + "/capabilities", "", "UpdateAttendeeCapabilities", map[string]string{"MeetingId": mid, "AttendeeId": aid}},
 
 		// GET|DELETE .../attendees/capabilities is Get/DeleteAttendee with
-		// AttendeeId "capabilities" (§1.2), which Validate then rejects.
+		// AttendeeId "capabilities" (docs/wire.md, "Routing"), which Validate then rejects.
 		{"GET", "/meetings/" + mid + "/attendees/capabilities", "", "GetAttendee", map[string]string{"MeetingId": mid, "AttendeeId": "capabilities"}},
 		{"DELETE", "/meetings/" + mid + "/attendees/capabilities", "", "DeleteAttendee", map[string]string{"MeetingId": mid, "AttendeeId": "capabilities"}},
 		// Percent-encoded labels are decoded; an encoded "/" stays inside
@@ -120,7 +120,8 @@ func TestRoutesUnknown(t *testing.T) {
 	}
 	for _, tt := range tests {
 		q, _ := url.ParseQuery(tt.query)
-		op, labels, err := m.Match(tt.method, tt.path, q)
+		op, labels, merr := m.Match(tt.method, tt.path, q)
+		err := apiError(merr)
 		if err == nil {
 			t.Errorf("%s %q?%s: routed to %s %v, want 404", tt.method, tt.path, tt.query, op.Name, labels)
 			continue
@@ -136,12 +137,14 @@ func TestRoutesUnknown(t *testing.T) {
 
 func TestRoutesBadEscape(t *testing.T) {
 	m := MustLoad()
-	_, _, err := m.Match("GET", "/meetings/%zz", nil)
+	_, _, merr := m.Match("GET", "/meetings/%zz", nil)
+	err := apiError(merr)
 	if err == nil || err.Kind != apierr.BadRequest {
 		t.Fatalf("bad escape: got %v, want BadRequest", err)
 	}
 	// The message does not echo the method a client made up.
-	_, _, err = m.Match("X<script>", "/meetings/"+mid, nil)
+	_, _, merr = m.Match("X<script>", "/meetings/"+mid, nil)
+	err = apiError(merr)
 	if err == nil || strings.Contains(err.Message, "<script>") {
 		t.Fatalf("unknown method: got %v", err)
 	}
@@ -161,7 +164,7 @@ func TestRouteThenValidate(t *testing.T) {
 		if rerr != nil {
 			t.Fatalf("%s %s: %v", tc.method, tc.path, rerr)
 		}
-		err := op.Validate(labels, url.Values{}, nil)
+		err := apiError(op.Validate(labels, url.Values{}, nil))
 		want := "Value at '" + tc.member + "' failed to satisfy constraint: " + tc.constraint
 		if err == nil || err.Kind != apierr.BadRequest || !strings.Contains(err.Message, want) {
 			t.Errorf("%s %s: got %v, want 400 with %q", tc.method, tc.path, err, want)

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/carillon-dev/carillon/internal/apierr"
+	"github.com/carillon-dev/carillon/internal/ids"
 )
 
 // Validation semantics (D2, D5), decided where the model is silent:
@@ -61,7 +62,7 @@ const maxDepth = 64
 // body) against every constraint of the model and the documentation-only
 // rules. It returns nil or a 400 BadRequestException naming every failing
 // member path.
-func (op *Operation) Validate(labels map[string]string, query url.Values, body []byte) *apierr.Error {
+func (op *Operation) Validate(labels map[string]string, query url.Values, body []byte) error {
 	var root *jnode
 	if op.HasBody {
 		if len(body) == 0 {
@@ -516,8 +517,8 @@ func (v *validator) checkString(mem *Member, p pathRef, s string) {
 			v.add(p.String(), "Member must satisfy enum value set: ["+strings.Join(mem.DocEnum, ", ")+"]")
 		}
 	}
-	if mem.ReservedPrefix != "" && hasReservedPrefix(s) {
-		v.add(p.String(), ErrExternalIDReserved.Error())
+	if mem.ReservedPrefix != "" && ids.HasReservedPrefix(s) {
+		v.add(p.String(), ids.ErrExternalIDReserved.Error())
 	}
 	if mem.docMatch != nil && !mem.docMatch(s) {
 		v.add(p.String(), "Member must satisfy regular expression pattern: "+mem.DocPattern)

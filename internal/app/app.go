@@ -102,7 +102,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	}
 	defer func() {
 		if err := store.Close(); err != nil {
-			log.Error("closing the store", "error", err)
+			log.Error("closing the store", "err", err)
 		}
 	}()
 
@@ -229,7 +229,7 @@ func reloadOnHangup(ctx context.Context, cert *certificate, log *slog.Logger) {
 			return
 		case <-hup:
 			if err := cert.reload(); err != nil {
-				log.Error("SIGHUP: keeping the previous TLS certificate", "error", err)
+				log.Error("SIGHUP: keeping the previous TLS certificate", "err", err)
 			} else {
 				log.Info("SIGHUP: TLS certificate reloaded", "cert", cert.certFile)
 			}
@@ -249,20 +249,11 @@ func openStore(ctx context.Context, cfg *config, log *slog.Logger, onCommit func
 		return s, "PostgreSQL (" + redactURL(cfg.databaseURL) + ")", err
 	}
 	if cfg.data == InMemory {
-		s, err := sqlite.Open(ctx, sqlite.Options{InMemory: true, Logger: log, LiveAttendees: liveAttendees(cfg), OnCommit: onCommit})
+		s, err := sqlite.Open(ctx, sqlite.Options{InMemory: true, Logger: log, LiveAttendees: cfg.memoryAttendees, OnCommit: onCommit})
 		return s, "in-memory (nothing is kept after exit)", err
 	}
-	s, err := sqlite.Open(ctx, sqlite.Options{Dir: cfg.data, Logger: log, LiveAttendees: liveAttendees(cfg), OnCommit: onCommit})
+	s, err := sqlite.Open(ctx, sqlite.Options{Dir: cfg.data, Logger: log, LiveAttendees: cfg.memoryAttendees, OnCommit: onCommit})
 	return s, "embedded SQLite in " + cfg.data, err
-}
-
-// liveAttendees maps --memory-attendees to sqlite.Options.LiveAttendees,
-// where 0 means the default and a negative value none.
-func liveAttendees(cfg *config) int {
-	if cfg.memoryAttendees == 0 {
-		return -1
-	}
-	return cfg.memoryAttendees
 }
 
 // derivedKey derives a purpose-specific key from the root secret, so every
@@ -308,7 +299,7 @@ func sweepExpired(ctx context.Context, svc *meetings.Service, log *slog.Logger) 
 			return
 		case <-tick.C:
 			if n, err := svc.SweepExpired(ctx, 500); err != nil {
-				log.Warn("sweeping ended meetings", "error", err)
+				log.Warn("sweeping ended meetings", "err", err)
 			} else if n > 0 {
 				log.Info("swept ended meetings", "count", n)
 			}

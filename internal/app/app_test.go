@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/carillon-dev/carillon/internal/store/sqlite"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -22,21 +24,21 @@ func TestParseServeDefaults(t *testing.T) {
 	if !cfg.devCredentials || cfg.accessKeyID != DevAccessKeyID || cfg.secretAccessKey != DevSecretAccessKey {
 		t.Fatalf("want development credentials (D24), got %q", cfg.accessKeyID)
 	}
-	if cfg.memoryAttendees != 1<<20 || liveAttendees(cfg) != 1<<20 {
-		t.Fatalf("--memory-attendees default %d (store option %d), want %d", cfg.memoryAttendees, liveAttendees(cfg), 1<<20)
+	if cfg.memoryAttendees != sqlite.DefaultLiveAttendees {
+		t.Fatalf("--memory-attendees default %d, want %d", cfg.memoryAttendees, sqlite.DefaultLiveAttendees)
 	}
 }
 
 func TestParseServeMemoryAttendees(t *testing.T) {
 	for _, tc := range []struct {
 		value string
-		want  int // sqlite.Options.LiveAttendees
-	}{{"0", -1}, {"1", 1}, {"250000", 250000}} {
+		want  int // sqlite.Options.LiveAttendees, which means the same
+	}{{"0", 0}, {"1", 1}, {"250000", 250000}} {
 		cfg, err := parseServe([]string{"--memory-attendees", tc.value}, env(nil), &bytes.Buffer{})
 		if err != nil {
 			t.Fatalf("--memory-attendees %s: %v", tc.value, err)
 		}
-		if got := liveAttendees(cfg); got != tc.want {
+		if got := cfg.memoryAttendees; got != tc.want {
 			t.Errorf("--memory-attendees %s: store option %d, want %d", tc.value, got, tc.want)
 		}
 	}

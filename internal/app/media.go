@@ -33,7 +33,7 @@ type mediaConfig struct {
 // validates them after fs.Parse.
 func mediaFlags(fs *flag.FlagSet, cfg *mediaConfig) func() error {
 	fs.IntVar(&cfg.udpPort, "media-udp-port", 0,
-		"the one UDP `port` of all media (WebRTC); 0: the same number as the --addr port")
+		"the one UDP `port` of all media (WebRTC); 0: the same number as the --addr port (any free port when that is 0)")
 	publicIP := fs.String("media-public-ip", "",
 		"`address(es)` to advertise as media host candidates, comma-separated, for a server behind 1:1 NAT (empty: the interfaces' own addresses)")
 	fs.StringVar(&cfg.publicURL, "media-public-url", "",
@@ -73,10 +73,13 @@ type mediaPlane struct {
 func startMediaPlane(ctx context.Context, cfg *config, ln net.Listener, svc *meetings.Service, store any, failures *ratelimit.FailureGuard, reg prometheus.Registerer, log *slog.Logger) (*mediaPlane, error) {
 	host, portStr, _ := net.SplitHostPort(ln.Addr().String())
 	port := cfg.media.udpPort
-	if port == 0 {
+	listenHost, addrPort, _ := net.SplitHostPort(cfg.addr)
+	if port == 0 && addrPort != "0" {
+		// One number to open in a firewall, for TCP and UDP. With a free
+		// TCP port picked at random (tests), that number may be taken for
+		// UDP, so the media port is picked freely too.
 		port, _ = strconv.Atoi(portStr)
 	}
-	listenHost, _, _ := net.SplitHostPort(cfg.addr)
 	if listenHost == "" {
 		host = ""
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/ratelimit"
+	"github.com/carillon-dev/carillon/internal/store/sqlite"
 )
 
 // config is the parsed serve command line.
@@ -67,7 +68,7 @@ func parseServe(args []string, getenv func(string) string, stdout io.Writer) (*c
 	authFailureLimit := fs.String("auth-failure-limit", "20/100", "per-source-address budget of requests that fail authentication, as RPS/BURST, or off; beyond it an address is refused (429) before its requests are read")
 	fs.IntVar(&cfg.maxInFlight, "max-in-flight", 1024, "API requests served at once; beyond, 503 with Retry-After (0: no cap)")
 	fs.IntVar(&cfg.maxMeetings, "max-meetings", 0, "live meetings per account, LimitExceededException beyond (0: no cap; AWS's default quota is 250)")
-	fs.IntVar(&cfg.memoryAttendees, "memory-attendees", 1<<20, "embedded store: attendees kept in memory with their meetings, so that reads and batch updates skip SQL (about 520 bytes of RSS each; 0: none)")
+	fs.IntVar(&cfg.memoryAttendees, "memory-attendees", sqlite.DefaultLiveAttendees, "embedded store: attendees kept in memory with their meetings, so that reads and batch updates skip SQL (about 520 bytes of RSS each; 0: none)")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "listen `address` of the Prometheus /metrics endpoint, unauthenticated, on its own listener (empty: off)")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM certificate chain `file`: serve HTTPS (with --tls-key); reloaded on SIGHUP")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "PEM private key `file` of --tls-cert")

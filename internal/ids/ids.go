@@ -1,4 +1,5 @@
-// Package ids generates the identifiers Carillon hands out.
+// Package ids generates the identifiers Carillon hands out and checks the
+// ones clients choose (external ids).
 package ids
 
 import (

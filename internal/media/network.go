@@ -107,6 +107,7 @@ func NewWebRTC(cfg NetworkConfig) (*WebRTC, error) {
 	// Chrome checks consent every few seconds; a peer silent for 10 s is gone.
 	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
 	if len(cfg.PublicIPs) > 0 {
+		//lint:ignore SA1019 the replacement (SetICEAddressRewriteRules) is not tested here yet
 		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
 	w := &WebRTC{}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // The operations here are Carillon's own, for development and test suites,
@@ -33,7 +35,7 @@ func (s *Service) ListMeetings(ctx context.Context, limit int) ([]MeetingSummary
 		}
 		for _, id := range ids {
 			m, err := tx.Meeting(ctx, id)
-			if errors.Is(err, ErrNoRecord) || (err == nil && s.expired(&m)) {
+			if errors.Is(err, store.ErrNoRecord) || (err == nil && s.expired(&m)) {
 				continue
 			}
 			if err != nil {
@@ -63,7 +65,7 @@ func (s *Service) DeleteAllMeetings(ctx context.Context) (int, error) {
 				return err
 			}
 			for _, id := range ids {
-				if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, ErrNoRecord) {
+				if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, store.ErrNoRecord) {
 					return err
 				}
 				if err := s.record(ctx, tx, id, EventMeetingDeleted, "", nil); err != nil {

@@ -10,7 +10,8 @@ import (
 	"strconv"
 
 	"github.com/carillon-dev/carillon/internal/apierr"
-	"github.com/carillon-dev/carillon/internal/apimodel"
+	"github.com/carillon-dev/carillon/internal/ids"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // CreateAttendeeInput is CreateAttendee's body and one item of the batch
@@ -99,7 +100,7 @@ func (s *Service) createAttendees(ctx context.Context, tx Tx, m *MeetingRecord, 
 	}
 	limit := s.maxAttendees(&m.Features)
 	for _, item := range items {
-		if err := apimodel.ValidateExternalID(item.ExternalUserId); err != nil {
+		if err := ids.ValidateExternalID(item.ExternalUserId); err != nil {
 			problems = append(problems, CreateAttendeeError{
 				ExternalUserId: item.ExternalUserId,
 				ErrorCode:      ErrorCodeBadRequest,
@@ -112,7 +113,7 @@ func (s *Service) createAttendees(ctx context.Context, tx Tx, m *MeetingRecord, 
 			created = append(created, attendeeView(m, &existing)) // D15
 			continue
 		}
-		if !errors.Is(err, ErrNoRecord) {
+		if !errors.Is(err, store.ErrNoRecord) {
 			return nil, nil, err
 		}
 		if count >= limit {
@@ -177,7 +178,7 @@ func (s *Service) joinToken(attendeeID string) (string, error) {
 // attendeeOf reads one attendee of meeting m: NotFound when absent.
 func attendeeOf(ctx context.Context, tx ReadTx, m *MeetingRecord, attendeeID string) (AttendeeRecord, error) {
 	a, err := tx.Attendee(ctx, m.ID, normalizeID(attendeeID))
-	if errors.Is(err, ErrNoRecord) {
+	if errors.Is(err, store.ErrNoRecord) {
 		return AttendeeRecord{}, attendeeNotFound(attendeeID)
 	}
 	return a, err
@@ -207,7 +208,7 @@ func (s *Service) DeleteAttendee(ctx context.Context, meetingID, attendeeID stri
 		}
 		id := normalizeID(attendeeID)
 		err = tx.DeleteAttendee(ctx, m.ID, id)
-		if errors.Is(err, ErrNoRecord) {
+		if errors.Is(err, store.ErrNoRecord) {
 			return attendeeNotFound(attendeeID)
 		}
 		if err != nil {

@@ -23,14 +23,21 @@ func WithCaller(ctx context.Context, c Caller) context.Context {
 	return context.WithValue(ctx, callerKey{}, c)
 }
 
-func callerFrom(ctx context.Context) Caller {
-	c, _ := ctx.Value(callerKey{}).(Caller)
-	return c
+func callerFrom(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	return c, ok
 }
 
-// authorize refuses a meeting that the caller's policy does not cover.
+// authorize refuses a meeting that the caller's policy does not cover, and
+// any meeting when the context carries no caller: the wire layer attaches
+// one to every request it has authenticated (D23), so a context without one
+// did not come through it, and failing closed is the safe answer.
 func authorize(ctx context.Context, m *MeetingRecord) error {
-	if c := callerFrom(ctx); c.MayAccess != nil && !c.MayAccess(m.ARN) {
+	c, ok := callerFrom(ctx)
+	if !ok {
+		return apierr.New(apierr.Forbidden, "The request carries no authenticated caller")
+	}
+	if c.MayAccess != nil && !c.MayAccess(m.ARN) {
 		return apierr.New(apierr.Forbidden, "The access key is not allowed to access meeting %s", m.ID)
 	}
 	return nil

@@ -31,7 +31,7 @@ type eventData struct {
 // record appends one event to the meeting's history, in the transaction of
 // the change it describes, so history and state cannot disagree.
 func (s *Service) record(ctx context.Context, tx Tx, meetingID, typ, attendeeID string, data *eventData) error {
-	c := callerFrom(ctx)
+	c, _ := callerFrom(ctx)
 	e := Event{MeetingID: meetingID, Time: s.now(), RequestID: c.RequestID, AccessKeyID: c.AccessKeyID,
 		Type: typ, AttendeeID: attendeeID}
 	if data != nil {

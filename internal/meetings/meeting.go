@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/carillon-dev/carillon/internal/apierr"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // CreateMeetingInput is the input of CreateMeeting and the meeting part of
@@ -120,7 +121,7 @@ func (s *Service) createMeeting(ctx context.Context, op string, in CreateMeeting
 		return err
 	}
 	err = s.update(ctx, write)
-	if errors.Is(err, ErrDuplicate) {
+	if errors.Is(err, store.ErrDuplicate) {
 		// Another node stored the same ClientRequestToken at the same moment
 		// (D14): run again, which now replays its meeting or conflicts.
 		err = s.update(ctx, write)
@@ -150,7 +151,7 @@ func (s *Service) insertOrReplayMeeting(ctx context.Context, tx Tx, rec MeetingR
 		case err == nil:
 			return MeetingRecord{}, apierr.New(apierr.Conflict,
 				"ClientRequestToken was already used with different parameters")
-		case !errors.Is(err, ErrNoRecord):
+		case !errors.Is(err, store.ErrNoRecord):
 			return MeetingRecord{}, err
 		}
 	}
@@ -279,7 +280,7 @@ func (s *Service) removeMeeting(ctx context.Context, tx Tx, id, eventType string
 		return err
 	}
 	for _, id := range append(replicas, id) {
-		if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, ErrNoRecord) {
+		if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, store.ErrNoRecord) {
 			return err
 		}
 		if err := s.record(ctx, tx, id, eventType, "", nil); err != nil {
@@ -315,8 +316,8 @@ func (s *Service) meetingView(m *MeetingRecord) Meeting {
 }
 
 // mediaPlacement derives a meeting's endpoints from the media base URL of
-// the node it is placed on, so that its sessions go to that node (api-reference.md §5 for
-// the real service's shapes).
+// the node it is placed on, so that its sessions go to that node
+// (docs/wire.md, "Response layouts", for the real service's shapes).
 func (s *Service) mediaPlacement(m *MeetingRecord) MediaPlacement {
 	meetingID := m.ID
 	base := s.cfg.MediaBaseURL

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // Events of the real-time attendee channel, recorded in the meeting's
@@ -56,7 +58,7 @@ func (s *Service) AuthorizeJoin(ctx context.Context, meetingID, joinToken string
 		return JoinGrant{}, ErrJoinRefused
 	}
 	m, a, found, err := s.store.ReadAttendee(ctx, normalizeID(meetingID), attendeeID)
-	if errors.Is(err, ErrNoRecord) || (err == nil && s.expired(&m)) {
+	if errors.Is(err, store.ErrNoRecord) || (err == nil && s.expired(&m)) {
 		return JoinGrant{}, ErrMeetingGone
 	}
 	if err != nil {
@@ -94,15 +96,8 @@ func attendeeOfToken(token string) (string, bool) {
 // others above) to a meeting's history. A meeting that no longer exists is
 // not an error: its attendees' sessions are ending with it.
 func (s *Service) RecordPresence(ctx context.Context, meetingID, attendeeID, eventType string) error {
-	return s.update(ctx, func(tx Tx) error {
-		m, err := tx.LockMeeting(ctx, normalizeID(meetingID))
-		if errors.Is(err, ErrNoRecord) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return s.record(ctx, tx, m.ID, eventType, attendeeID, nil)
+	return s.updateIfExists(ctx, meetingID, func(tx Tx, id string) error {
+		return s.record(ctx, tx, id, eventType, attendeeID, nil)
 	})
 }
 
@@ -110,15 +105,24 @@ func (s *Service) RecordPresence(ctx context.Context, meetingID, attendeeID, eve
 // recorded as MeetingEnded (D20: the idle timer). Ending a meeting that is
 // already gone is not an error.
 func (s *Service) EndMeeting(ctx context.Context, meetingID string) error {
+	return s.updateIfExists(ctx, meetingID, func(tx Tx, id string) error {
+		return s.removeMeeting(ctx, tx, id, EventMeetingEnded)
+	})
+}
+
+// updateIfExists runs fn on a meeting locked in a write transaction, and
+// does nothing when the meeting is gone. It needs no caller: the media
+// plane acts for the meeting itself.
+func (s *Service) updateIfExists(ctx context.Context, meetingID string, fn func(tx Tx, id string) error) error {
 	return s.update(ctx, func(tx Tx) error {
 		m, err := tx.LockMeeting(ctx, normalizeID(meetingID))
-		if errors.Is(err, ErrNoRecord) {
+		if errors.Is(err, store.ErrNoRecord) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		return s.removeMeeting(ctx, tx, m.ID, EventMeetingEnded)
+		return fn(tx, m.ID)
 	})
 }
 
@@ -193,7 +197,7 @@ func (s *Service) LiveCapabilities(ctx context.Context, meetingID string, attend
 	err := s.store.View(ctx, func(tx ReadTx) error {
 		clear(out)
 		m, err := tx.Meeting(ctx, normalizeID(meetingID))
-		if errors.Is(err, ErrNoRecord) {
+		if errors.Is(err, store.ErrNoRecord) {
 			return nil
 		}
 		if err != nil {

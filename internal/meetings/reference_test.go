@@ -55,7 +55,7 @@ type engineUnderTest struct {
 // whole meeting after each step (issue 3: both engines share the versioned
 // capability layout and must behave identically).
 func TestEnginesAgreeWithReferenceModel(t *testing.T) {
-	ctx := context.Background()
+	ctx := meetings.WithCaller(context.Background(), meetings.Caller{RequestID: "reference-test"})
 	var engines []*engineUnderTest
 	add := func(name string, store meetings.Store) {
 		t.Cleanup(func() { store.Close() })
@@ -67,7 +67,7 @@ func TestEnginesAgreeWithReferenceModel(t *testing.T) {
 		}
 		engines = append(engines, &engineUnderTest{name: name, svc: svc, meetingID: m.MeetingId, ids: map[string]string{}})
 	}
-	sq, err := sqlite.Open(ctx, sqlite.Options{Dir: t.TempDir()})
+	sq, err := sqlite.Open(ctx, sqlite.Options{Dir: t.TempDir(), LiveAttendees: sqlite.DefaultLiveAttendees})
 	if err != nil {
 		t.Fatal(err)
 	}

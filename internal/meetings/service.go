@@ -11,6 +11,7 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/apierr"
 	"github.com/carillon-dev/carillon/internal/ids"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // Config holds what the domain needs to know about the deployment.
@@ -111,7 +112,7 @@ func (s *Service) lockLiveMeeting(ctx context.Context, tx Tx, id string) (Meetin
 }
 
 func (s *Service) checkLive(ctx context.Context, m MeetingRecord, err error, id string) (MeetingRecord, error) {
-	if errors.Is(err, ErrNoRecord) || (err == nil && s.expired(&m)) {
+	if errors.Is(err, store.ErrNoRecord) || (err == nil && s.expired(&m)) {
 		return MeetingRecord{}, meetingNotFound(id)
 	}
 	if err != nil {
@@ -154,7 +155,7 @@ func (s *Service) SweepExpired(ctx context.Context, limit int) (int, error) {
 			return err
 		}
 		for _, id := range ids {
-			if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, ErrNoRecord) {
+			if err := tx.DeleteMeeting(ctx, id); err != nil && !errors.Is(err, store.ErrNoRecord) {
 				return err
 			}
 			if err := s.record(ctx, tx, id, EventMeetingEnded, "", nil); err != nil {

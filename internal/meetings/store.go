@@ -2,23 +2,7 @@ package meetings
 
 import (
 	"context"
-	"errors"
 	"time"
-)
-
-// Store errors. Engines return these (wrapped or not) so that the domain can
-// tell "absent" and "already exists" from real failures.
-var (
-	// ErrNoRecord: the meeting, attendee or token does not exist.
-	ErrNoRecord = errors.New("store: no such record")
-	// ErrDuplicate: a unique key (meeting id, attendee id, client request
-	// token, external user id within a meeting) is already taken. On a
-	// multi-node engine this happens when another node won a race; the
-	// domain retries its transaction once.
-	ErrDuplicate = errors.New("store: duplicate key")
-	// ErrUnavailable: the engine cannot serve requests right now (database
-	// unreachable or restarting). Mapped to 503 with Retry-After.
-	ErrUnavailable = errors.New("store: unavailable")
 )
 
 // Store is the storage engine behind the domain. Engines: internal/store/sqlite
@@ -29,13 +13,17 @@ type Store interface {
 	// returns nil; any error rolls everything back. The commit is durable
 	// when Update returns nil. fn may be called more than once if the engine
 	// must retry a serialization failure, so it must not have side effects
-	// outside tx.
+	// outside tx. A panic in fn rolls its writes back and Update returns an
+	// error matching store.ErrAborted; so does runtime.Goexit (t.FailNow)
+	// where fn runs on another goroutine than the caller's, and where it
+	// runs on the caller's, Goexit ends that goroutine after the rollback.
+	// Either way the engine serves on.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// View runs fn in a read-only transaction with a consistent snapshot.
 	View(ctx context.Context, fn func(tx ReadTx) error) error
 	// ReadAttendee reads a meeting and one of its attendees (ids
 	// lower-case) in one statement, without an explicit transaction: one
-	// statement sees one consistent snapshot in both engines. ErrNoRecord
+	// statement sees one consistent snapshot in both engines. store.ErrNoRecord
 	// if the meeting is absent; attendeeFound is false, with a zero
 	// AttendeeRecord, if the meeting has no such attendee.
 	ReadAttendee(ctx context.Context, meetingID, attendeeID string) (m MeetingRecord, a AttendeeRecord, attendeeFound bool, err error)
@@ -48,17 +36,17 @@ type Store interface {
 // ReadTx is the read side of a transaction.
 type ReadTx interface {
 	HistoryReadTx
-	// Meeting returns the meeting with this id (lower-case), or ErrNoRecord.
+	// Meeting returns the meeting with this id (lower-case), or store.ErrNoRecord.
 	Meeting(ctx context.Context, id string) (MeetingRecord, error)
 	// MeetingByToken returns the meeting created by this account with this
-	// ClientRequestToken hash, or ErrNoRecord.
+	// ClientRequestToken hash, or store.ErrNoRecord.
 	MeetingByToken(ctx context.Context, account, tokenHash string) (MeetingRecord, error)
 	// Replicas returns the ids of the meetings whose PrimaryMeetingID is id.
 	Replicas(ctx context.Context, id string) ([]string, error)
-	// Attendee returns one attendee of a meeting (ids lower-case), or ErrNoRecord.
+	// Attendee returns one attendee of a meeting (ids lower-case), or store.ErrNoRecord.
 	Attendee(ctx context.Context, meetingID, attendeeID string) (AttendeeRecord, error)
 	// AttendeeByExternalUserID returns the live attendee of the meeting with
-	// this ExternalUserId (exact match), or ErrNoRecord.
+	// this ExternalUserId (exact match), or store.ErrNoRecord.
 	AttendeeByExternalUserID(ctx context.Context, meetingID, externalUserID string) (AttendeeRecord, error)
 	// AttendeesByID returns the attendees of a meeting whose ids are in ids
 	// (lower-case, no duplicates), in no particular order; ids that name no
@@ -81,9 +69,9 @@ type Tx interface {
 	HistoryTx
 	// LockMeeting reads the meeting and holds a write lock on it until the
 	// transaction ends, so that writes to one meeting serialize across
-	// connections and nodes (D10). ErrNoRecord if absent.
+	// connections and nodes (D10). store.ErrNoRecord if absent.
 	LockMeeting(ctx context.Context, id string) (MeetingRecord, error)
-	// InsertMeeting stores a new meeting. ErrDuplicate if its id, or its
+	// InsertMeeting stores a new meeting. store.ErrDuplicate if its id, or its
 	// (Account, TokenHash), is taken.
 	InsertMeeting(ctx context.Context, m MeetingRecord) error
 	// UpdateMeeting writes the mutable fields of a meeting: Version, Batch,
@@ -91,13 +79,13 @@ type Tx interface {
 	UpdateMeeting(ctx context.Context, m MeetingRecord) error
 	// DeleteMeeting removes a meeting with its attendees and tags.
 	DeleteMeeting(ctx context.Context, id string) error
-	// InsertAttendee stores a new attendee and returns its Seq. ErrDuplicate
+	// InsertAttendee stores a new attendee and returns its Seq. store.ErrDuplicate
 	// if its id or its (MeetingID, ExternalUserID) is taken.
 	InsertAttendee(ctx context.Context, a AttendeeRecord) (int64, error)
 	// SetAttendeeCaps sets one attendee's own triple and its version.
-	// ErrNoRecord if absent.
+	// store.ErrNoRecord if absent.
 	SetAttendeeCaps(ctx context.Context, meetingID, attendeeID string, caps Capabilities, version int64) error
-	// DeleteAttendee removes one attendee. ErrNoRecord if absent.
+	// DeleteAttendee removes one attendee. store.ErrNoRecord if absent.
 	DeleteAttendee(ctx context.Context, meetingID, attendeeID string) error
 	// PutTags adds or overwrites tags on a meeting.
 	PutTags(ctx context.Context, meetingID string, tags []Tag) error

@@ -51,8 +51,8 @@ var piiEntityTypes = map[string]bool{
 func bad(msg string) error { return &apierr.Error{Kind: apierr.BadRequest, Message: msg} }
 
 // CheckTranscription applies the synchronous rules that the model's
-// EngineTranscribeSettings documentation states (api-reference.md §4.6,
-// D22). Rules that depend on Amazon Transcribe's own resources (vocabulary
+// EngineTranscribeSettings documentation states (docs/wire.md,
+// "Rules stated only in prose"; D22). Rules that depend on Amazon Transcribe's own resources (vocabulary
 // names existing, a language model's language, Regions where Transcribe
 // runs) cannot be checked without it and are not; neither are the advisory
 // ones ("use VocabularyNames instead", X9; PartialResultsStability without

@@ -40,7 +40,7 @@ func Handler(g prometheus.Gatherer, log *slog.Logger) http.Handler {
 
 type slogPrinter struct{ log *slog.Logger }
 
-func (p slogPrinter) Println(v ...any) { p.log.Warn("serving metrics", "error", v) }
+func (p slogPrinter) Println(v ...any) { p.log.Warn("serving metrics", "err", v) }
 
 // API measures the API requests.
 type API struct {
@@ -135,7 +135,7 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	m, a, err := c.count(ctx)
 	if err != nil {
-		c.log.Warn("counting live meetings for metrics", "error", err)
+		c.log.Warn("counting live meetings for metrics", "err", err)
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(liveMeetingsDesc, prometheus.GaugeValue, float64(m))

@@ -88,7 +88,8 @@ func TestVerifyRecordedBoto3AndJSRequests(t *testing.T) {
 	}
 }
 
-// The fixtures cover what api-reference.md §1.3 says each SDK signs.
+// The fixtures cover what docs/wire.md ("What the SDKs send") says each SDK
+// signs.
 func TestFixturesSignWhatTheSDKsAreDocumentedToSign(t *testing.T) {
 	want := map[string]map[string]bool{
 		"boto3": {"host;x-amz-date": true, "content-type;host;x-amz-date": true},

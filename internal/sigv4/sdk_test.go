@@ -72,7 +72,8 @@ func newVerifyServer(t *testing.T, v *Verifier) *verifyServer {
 		if err != nil {
 			t.Errorf("read body: %v", err)
 		}
-		akid, verr := v.Verify(r, body)
+		akid, err := v.Verify(r, body)
+		verr, _ := apierr.As(err)
 		res := result{akid: akid, err: verr, req: r, body: body, canonical: canonicalForTest(r, body)}
 		s.mu.Lock()
 		s.results = append(s.results, res)

@@ -90,11 +90,11 @@ var (
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // Verify checks r's Authorization header against body (the full request
-// body, already read). It returns the access key id on success, or a
-// *apierr.Error of Kind apierr.Unauthorized whose Message says which check
-// failed. A Keys lookup error returns Kind apierr.ServiceFailure. Messages
+// body, already read). It returns the access key id on success, or an error
+// that is an *apierr.Error of Kind apierr.Unauthorized whose Message says
+// which check failed; a Keys lookup error is Kind apierr.ServiceFailure. Messages
 // never contain the secret, the expected signature or the string to sign.
-func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err *apierr.Error) {
+func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err error) {
 	authValues := r.Header["Authorization"]
 	queryAuth := hasQueryAuth(r)
 	switch {

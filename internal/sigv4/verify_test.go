@@ -269,9 +269,13 @@ func TestVerifyRejections(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r, body := c.req(t)
 			v := c.v()
-			akid, err := v.Verify(r, body)
-			if err == nil {
+			akid, verr := v.Verify(r, body)
+			if verr == nil {
 				t.Fatalf("verified (akid %q), want %s", akid, c.want)
+			}
+			err, ok := apierr.As(verr)
+			if !ok {
+				t.Fatalf("Verify = %v, want an *apierr.Error", verr)
 			}
 			if akid != "" {
 				t.Errorf("akid %q returned with an error", akid)
@@ -329,7 +333,7 @@ func TestVerifySkewBoundaryIsInclusive(t *testing.T) {
 // verification: the client signed the request-target it sent.
 func TestVerifyUsesRequestURINotRewrittenURL(t *testing.T) {
 	r, body := signedReq(t, signedOpts{method: "GET", target: "/meetings/a%2Fb?next-token=x%2By"})
-	var got *apierr.Error
+	var got error
 	called := false
 	h := http.StripPrefix("/meetings", http.HandlerFunc(func(w http.ResponseWriter, r2 *http.Request) {
 		called = true

@@ -156,7 +156,8 @@ func TestCapabilitiesBatchExceptExclusionListSize(t *testing.T) {
 			assertUnchanged(t, c, mid, before, "0 exclusions")
 		})
 		t.Run("0 sdk", func(t *testing.T) {
-			// The Go SDK does not check list minimums (api-reference §1.4),
+			// The Go SDK does not check list minimums (docs/wire.md,
+			// "Client-side validation"),
 			// so the server sees [] or no member; either way 400.
 			err := batchExcept(c, mid, []string{}, newCaps)
 			wantBadRequest(t, err, "ExcludedAttendeeIds")

@@ -1,7 +1,7 @@
 package e2e
 
 // Durability of acknowledged writes across SIGKILL, and graceful SIGTERM
-// with requests in flight, against the real binary (issue 2 §5, D10).
+// with requests in flight, against the real binary (D10).
 
 import (
 	"context"

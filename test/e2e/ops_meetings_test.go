@@ -2,7 +2,7 @@ package e2e
 
 // Meeting operations (CreateMeeting, GetMeeting, DeleteMeeting,
 // CreateMeetingWithAttendees) with the official client: response shapes
-// (api-reference.md §5, D3, D13, D17) and every listed error Carillon can
+// (docs/wire.md "Response layouts"; D3, D13, D17) and every listed error Carillon can
 // produce (D3, D14, D17, D20).
 
 import (

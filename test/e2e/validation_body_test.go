@@ -3,7 +3,8 @@ package e2e
 // Body decoding (D5) for every operation that has a body, generated from the
 // model: malformed JSON, non-object bodies and bodies over 1 MiB are 400
 // BadRequestException and change nothing; unknown members are ignored; the
-// empty MeetingId label that boto3 sends is 400 (api-reference.md §1.3).
+// empty MeetingId label that boto3 sends is 400 (docs/wire.md,
+// "What the SDKs send").
 
 import (
 	"net/http"

@@ -610,19 +610,49 @@ func run(cfg *config) error {
 			return err
 		}
 	}
+	ms, setupS, err := setup(ctx, cfg, cl)
+	if err != nil {
+		return err
+	}
+	if cfg.scenario == "populate" {
+		reportPopulate(cfg, ms, setupS)
+		return nil
+	}
+	gen, err := buildGenerator(cfg, cl, ms)
+	if err != nil {
+		return err
+	}
+	l, err := measure(ctx, cfg, cl, gen)
+	if err != nil {
+		return err
+	}
+	res := l.result(cfg, ms, setupS)
+	if err := printResult(cfg, res); err != nil {
+		return err
+	}
+	if res.Requests == 0 {
+		return &loadError{"no request completed"}
+	}
+	if res.ErrorRate > cfg.maxErrRate {
+		return &loadError{fmt.Sprintf("error rate %.2f%% exceeds %.2f%%", res.ErrorRate*100, cfg.maxErrRate*100)}
+	}
+	return nil
+}
 
-	// Setup (untimed).
+// setup gets the meetings to load (untimed): read from -ids-in, made up
+// (-setup=false), or created; it writes them to -ids-out when asked.
+func setup(ctx context.Context, cfg *config, cl *client) ([]*meeting, float64, error) {
 	setupStart := time.Now()
 	var ms []*meeting
 	switch {
 	case cfg.idsIn != "":
 		b, err := os.ReadFile(cfg.idsIn)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 		var f idsFile
 		if err := json.Unmarshal(b, &f); err != nil {
-			return fmt.Errorf("%s: %w", cfg.idsIn, err)
+			return nil, 0, fmt.Errorf("%s: %w", cfg.idsIn, err)
 		}
 		ms = f.Meetings
 	case !cfg.setup:
@@ -633,140 +663,162 @@ func run(cfg *config) error {
 		var err error
 		ms, err = setupMeetings(ctx, cl, cfg.meetings, cfg.attendees, cfg.setupC)
 		if err != nil {
-			return fmt.Errorf("setup: %w", err)
+			return nil, 0, fmt.Errorf("setup: %w", err)
 		}
 	}
 	setupS := time.Since(setupStart).Seconds()
 	if cfg.idsOut != "" {
 		b, _ := json.Marshal(idsFile{Endpoint: cfg.endpoint, Meetings: ms})
 		if err := os.WriteFile(cfg.idsOut, b, 0o644); err != nil {
-			return err
+			return nil, 0, err
 		}
 	}
-	if cfg.scenario == "populate" {
-		n := 0
-		for _, m := range ms {
-			n += len(m.Attendees)
-		}
-		fmt.Fprintf(os.Stderr, "populate: %d meetings, %d attendees in %.1fs\n", len(ms), n, setupS)
-		if cfg.jsonOut {
-			json.NewEncoder(os.Stdout).Encode(map[string]any{"scenario": "populate", "meetings": len(ms), "attendees": n, "setup_s": setupS})
-		}
-		return nil
-	}
+	return ms, setupS, nil
+}
 
-	gen, err := buildGenerator(cfg, cl, ms)
-	if err != nil {
-		return err
+// reportPopulate reports what the populate scenario created.
+func reportPopulate(cfg *config, ms []*meeting, setupS float64) {
+	n := 0
+	for _, m := range ms {
+		n += len(m.Attendees)
 	}
+	fmt.Fprintf(os.Stderr, "populate: %d meetings, %d attendees in %.1fs\n", len(ms), n, setupS)
+	if cfg.jsonOut {
+		json.NewEncoder(os.Stdout).Encode(map[string]any{"scenario": "populate", "meetings": len(ms), "attendees": n, "setup_s": setupS})
+	}
+}
 
-	// Timed phase.
+// load is what the timed phase measured, per worker.
+type load struct {
+	measureStart, end time.Time
+	hists             []*hist
+	errs              []map[string]int
+	lastDone          []time.Time
+	firstErr          atomic.Value
+	total             atomic.Uint64
+	cpuUsed           time.Duration
+}
+
+// measure runs the timed phase: -c workers, each with one request in flight,
+// for the warm-up and then -d.
+func measure(ctx context.Context, cfg *config, cl *client, gen generator) (*load, error) {
 	start := time.Now()
-	measureStart := start.Add(cfg.warmup)
-	end := measureStart.Add(cfg.d)
-	hists := make([]*hist, cfg.c)
-	errs := make([]map[string]int, cfg.c)
-	lastDone := make([]time.Time, cfg.c)
-	var firstErr atomic.Value
+	l := &load{measureStart: start.Add(cfg.warmup)}
+	l.end = l.measureStart.Add(cfg.d)
+	l.hists = make([]*hist, cfg.c)
+	l.errs = make([]map[string]int, cfg.c)
+	l.lastDone = make([]time.Time, cfg.c)
 	var wg sync.WaitGroup
-	var total atomic.Uint64
 	cpu0 := cpuTime()
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+			return nil, err
 		}
 		defer pprof.StopCPUProfile()
 	}
 	for i := range cfg.c {
-		hists[i] = &hist{}
-		errs[i] = map[string]int{}
+		l.hists[i] = &hist{}
+		l.errs[i] = map[string]int{}
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			w := &worker{id: i, rng: rand.New(rand.NewPCG(uint64(i)+1, uint64(time.Now().UnixNano())))}
-			h, em := hists[i], errs[i]
-			for {
-				if time.Now().After(end) {
-					return
-				}
-				o, err := gen(ctx, w)
-				if err != nil {
-					if time.Now().After(measureStart) {
-						em["setup-error"]++
-					}
-					firstErr.CompareAndSwap(nil, err.Error())
-					time.Sleep(10 * time.Millisecond)
-					continue
-				}
-				req, err := cl.newRequest(ctx, o)
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err.Error())
-					em["client-error"]++
-					continue
-				}
-				t0 := time.Now()
-				resp, err := cl.hc.Do(req)
-				status := 0
-				var errBody []byte
-				if err == nil {
-					status = resp.StatusCode
-					if status/100 != 2 {
-						errBody, err = io.ReadAll(resp.Body)
-					} else {
-						_, err = io.Copy(io.Discard, resp.Body)
-					}
-					resp.Body.Close()
-				}
-				t1 := time.Now()
-				total.Add(1)
-				if t0.Before(measureStart) {
-					continue
-				}
-				h.record(t1.Sub(t0))
-				lastDone[i] = t1
-				switch {
-				case err != nil:
-					em["transport"]++
-					firstErr.CompareAndSwap(nil, err.Error())
-				case status/100 != 2:
-					em[strconv.Itoa(status)]++
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("HTTP %d: %s", status, trunc(errBody)))
-				}
-			}
+			l.work(ctx, cl, gen, i)
 		}(i)
 	}
 	wg.Wait()
-	cpuUsed := cpuTime() - cpu0
+	l.cpuUsed = cpuTime() - cpu0
+	return l, nil
+}
 
+// work is worker i: it sends requests until the end of the timed phase and
+// records those that started after the warm-up.
+func (l *load) work(ctx context.Context, cl *client, gen generator, i int) {
+	w := &worker{id: i, rng: rand.New(rand.NewPCG(uint64(i)+1, uint64(time.Now().UnixNano())))}
+	h, em := l.hists[i], l.errs[i]
+	for !time.Now().After(l.end) {
+		o, err := gen(ctx, w)
+		if err != nil {
+			if time.Now().After(l.measureStart) {
+				em["setup-error"]++
+			}
+			l.firstErr.CompareAndSwap(nil, err.Error())
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		req, err := cl.newRequest(ctx, o)
+		if err != nil {
+			l.firstErr.CompareAndSwap(nil, err.Error())
+			em["client-error"]++
+			continue
+		}
+		t0 := time.Now()
+		status, errBody, err := send(cl, req)
+		t1 := time.Now()
+		l.total.Add(1)
+		if t0.Before(l.measureStart) {
+			continue
+		}
+		h.record(t1.Sub(t0))
+		l.lastDone[i] = t1
+		switch {
+		case err != nil:
+			em["transport"]++
+			l.firstErr.CompareAndSwap(nil, err.Error())
+		case status/100 != 2:
+			em[strconv.Itoa(status)]++
+			l.firstErr.CompareAndSwap(nil, fmt.Sprintf("HTTP %d: %s", status, trunc(errBody)))
+		}
+	}
+}
+
+// send sends one request and reads the whole answer; the body is kept only
+// when the status is not 2xx.
+func send(cl *client, req *http.Request) (status int, errBody []byte, err error) {
+	resp, err := cl.hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	status = resp.StatusCode
+	if status/100 != 2 {
+		errBody, err = io.ReadAll(resp.Body)
+	} else {
+		_, err = io.Copy(io.Discard, resp.Body)
+	}
+	return status, errBody, err
+}
+
+// result sums up the workers' measurements.
+func (l *load) result(cfg *config, ms []*meeting, setupS float64) result {
 	var all hist
 	errMap := map[string]int{}
 	var nErr uint64
-	finish := end
+	finish := l.end
 	for i := range cfg.c {
-		all.merge(hists[i])
-		for k, v := range errs[i] {
+		all.merge(l.hists[i])
+		for k, v := range l.errs[i] {
 			errMap[k] += v
 			nErr += uint64(v)
 		}
-		if lastDone[i].After(finish) {
-			finish = lastDone[i]
+		if l.lastDone[i].After(finish) {
+			finish = l.lastDone[i]
 		}
 	}
-	elapsed := finish.Sub(measureStart).Seconds()
+	elapsed := finish.Sub(l.measureStart).Seconds()
 	ms2 := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 	res := result{
 		Label: cfg.label, Scenario: cfg.scenario, Endpoint: cfg.endpoint, C: cfg.c,
 		Meetings: len(ms), Attendees: cfg.attendees, SetupS: setupS,
 		DurationS: elapsed, Requests: all.n, Errors: errMap, ErrorCount: nErr,
-		RequestsTotal: total.Load(),
+		RequestsTotal: l.total.Load(),
 	}
-	if n := total.Load(); n > 0 {
-		res.ClientCPUus = float64(cpuUsed.Microseconds()) / float64(n)
+	if n := l.total.Load(); n > 0 {
+		res.ClientCPUus = float64(l.cpuUsed.Microseconds()) / float64(n)
 	}
 	if cfg.scenario == "batch-except" {
 		res.Excluded = cfg.excluded
@@ -783,31 +835,26 @@ func run(cfg *config) error {
 		res.MaxMs = ms2(time.Duration(all.max))
 		res.ErrorRate = float64(nErr) / float64(all.n)
 	}
-	if v, ok := firstErr.Load().(string); ok {
+	if v, ok := l.firstErr.Load().(string); ok {
 		res.FirstError = v
 	}
+	return res
+}
 
+// printResult prints the result: one human line, and the JSON record on
+// stdout with -json.
+func printResult(cfg *config, res result) error {
 	human := fmt.Sprintf("%s c=%d %.2fs: %d req, %.0f req/s, p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms, errors %s",
-		res.Scenario, res.C, res.DurationS, res.Requests, res.RPS, res.P50Ms, res.P90Ms, res.P99Ms, res.MaxMs, fmtErrors(errMap))
+		res.Scenario, res.C, res.DurationS, res.Requests, res.RPS, res.P50Ms, res.P90Ms, res.P99Ms, res.MaxMs, fmtErrors(res.Errors))
 	if res.FirstError != "" {
 		human += " (first: " + res.FirstError + ")"
 	}
-	if cfg.jsonOut {
-		fmt.Fprintln(os.Stderr, human)
-		enc := json.NewEncoder(os.Stdout)
-		if err := enc.Encode(res); err != nil {
-			return err
-		}
-	} else {
+	if !cfg.jsonOut {
 		fmt.Println(human)
+		return nil
 	}
-	if all.n == 0 {
-		return &loadError{"no request completed"}
-	}
-	if res.ErrorRate > cfg.maxErrRate {
-		return &loadError{fmt.Sprintf("error rate %.2f%% exceeds %.2f%%", res.ErrorRate*100, cfg.maxErrRate*100)}
-	}
-	return nil
+	fmt.Fprintln(os.Stderr, human)
+	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
 func fmtErrors(m map[string]int) string {

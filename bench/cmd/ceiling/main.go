@@ -49,7 +49,7 @@ type attendeeOutput struct {
 }
 
 // doc is the record decoded on every request: 289 bytes, the layout of a real
-// GetAttendee response (api-reference §5).
+// GetAttendee response (docs/wire.md, "Response layouts").
 var doc = []byte(`{"Attendee":{"ExternalUserId":"agent","AttendeeId":"16a94227-b55f-e07b-dc33-9d3629f33d1f","JoinToken":"MTZhOTQyMjctYjU1Zi1lMDdiLWRjMzMtOWQzNjI5ZjMzZDFmOmQ3N2YzZjBhLTdmNTMtNDY5MC1hZmFiLTk5ZGVjZjgzNmYwYQ","Capabilities":{"Audio":"SendReceive","Video":"SendReceive","Content":"SendReceive"}}}`)
 
 func handle(w http.ResponseWriter, r *http.Request) {

@@ -20,7 +20,7 @@ type pcmCodec struct{ concealed *atomic.Int64 }
 func newPCMCodec() pcmCodec { return pcmCodec{concealed: new(atomic.Int64)} }
 
 func (c pcmCodec) Name() string                 { return "pcm16 test codec" }
-func (c pcmCodec) NewDecoder() (Decoder, error) { return pcmDecoder{c.concealed}, nil }
+func (c pcmCodec) NewDecoder() (Decoder, error) { return pcmDecoder(c), nil }
 func (c pcmCodec) NewEncoder() (Encoder, error) { return pcmEncoder{}, nil }
 
 type pcmDecoder struct{ concealed *atomic.Int64 }

@@ -6,9 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/carillon-dev/carillon/internal/meetings"
 )
 
 // dialGate makes callers fail at once, for backoff after a failed
@@ -38,7 +37,7 @@ func (g *dialGate) beforeConnect(context.Context, *pgx.ConnConfig) error {
 	g.mu.Unlock()
 	if err != nil && time.Now().Before(until) {
 		return fmt.Errorf("postgres: database unreachable (retrying in %v): %w: %w",
-			time.Until(until).Round(time.Millisecond), meetings.ErrUnavailable, err)
+			time.Until(until).Round(time.Millisecond), store.ErrUnavailable, err)
 	}
 	return nil
 }

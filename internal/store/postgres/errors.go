@@ -8,10 +8,9 @@ import (
 	"net"
 	"syscall"
 
+	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/carillon-dev/carillon/internal/meetings"
 )
 
 // SQLSTATE codes the engine acts on.
@@ -56,11 +55,11 @@ func unavailableCode(code string) bool {
 // classify maps a driver error to the store's sentinel errors, keeping the
 // driver error in the chain:
 //
-//   - unique_violation: meetings.ErrDuplicate
+//   - unique_violation: store.ErrDuplicate
 //   - foreign_key_violation (a row for an absent meeting), pgx.ErrNoRows:
-//     meetings.ErrNoRecord
+//     store.ErrNoRecord
 //   - the database unreachable, restarting, shut down, refusing connections,
-//     a hot standby, or a statement/lock timeout: meetings.ErrUnavailable
+//     a hot standby, or a statement/lock timeout: store.ErrUnavailable
 //   - ctx done: the error is returned with ctx.Err() in its chain (the API
 //     layer maps context.DeadlineExceeded to 503 as well)
 //
@@ -69,31 +68,31 @@ func classify(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, meetings.ErrUnavailable) || errors.Is(err, meetings.ErrNoRecord) || errors.Is(err, meetings.ErrDuplicate) {
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrNoRecord) || errors.Is(err, store.ErrDuplicate) {
 		return err
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {
 		case pe.Code == codeUniqueViolation:
-			return fmt.Errorf("postgres: %w: %w", meetings.ErrDuplicate, err)
+			return fmt.Errorf("postgres: %w: %w", store.ErrDuplicate, err)
 		case pe.Code == codeForeignKeyViolation:
-			return fmt.Errorf("postgres: %w: %w", meetings.ErrNoRecord, err)
+			return fmt.Errorf("postgres: %w: %w", store.ErrNoRecord, err)
 		case pe.Code == codeQueryCanceled && ctx.Err() != nil:
 			return ctxErr(ctx, err)
 		case unavailableCode(pe.Code):
-			return fmt.Errorf("postgres: %w: %w", meetings.ErrUnavailable, err)
+			return fmt.Errorf("postgres: %w: %w", store.ErrUnavailable, err)
 		}
 		return fmt.Errorf("postgres: %w", err)
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: %w", meetings.ErrNoRecord)
+		return fmt.Errorf("postgres: %w", store.ErrNoRecord)
 	}
 	if ctx.Err() != nil {
 		return ctxErr(ctx, err)
 	}
 	if connectionError(err) {
-		return fmt.Errorf("postgres: %w: %w", meetings.ErrUnavailable, err)
+		return fmt.Errorf("postgres: %w: %w", store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %w", err)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/faultproxy"
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 func testMeeting(id string) meetings.MeetingRecord {
@@ -67,7 +68,7 @@ func expectUnavailable(t *testing.T, s *Store, id string, bound time.Duration) {
 		start := time.Now()
 		err := op.call(context.Background(), s, id)
 		took := time.Since(start)
-		if !errors.Is(err, meetings.ErrUnavailable) {
+		if !errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("%s while the database is away = %v, want ErrUnavailable", op.name, err)
 		}
 		if took > bound {
@@ -211,7 +212,7 @@ func TestOpenUnreachable(t *testing.T) {
 	p.Down()
 	start := time.Now()
 	_, err := Open(context.Background(), Options{URL: withHost(t, dbURL, p.Addr)})
-	if !errors.Is(err, meetings.ErrUnavailable) {
+	if !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("Open = %v, want ErrUnavailable", err)
 	}
 	if took := time.Since(start); took > 3*time.Second {
@@ -237,7 +238,7 @@ func TestPartitionManyCallers(t *testing.T) {
 		wg.Go(func() {
 			start := time.Now()
 			err := op.call(context.Background(), s, id)
-			if !errors.Is(err, meetings.ErrUnavailable) {
+			if !errors.Is(err, store.ErrUnavailable) {
 				t.Errorf("%s #%d = %v, want ErrUnavailable", op.name, i, err)
 			}
 			if took := time.Since(start); took > 3*time.Second {

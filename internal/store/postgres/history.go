@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store/sqlrow"
 )
 
 // accountLockClass is the first key of the two-key
@@ -24,10 +25,13 @@ import (
 // ASCII.
 const accountLockClass int32 = 0x61636374
 
+var (
+	qCountMeetings = dialect.SQL(sqlrow.CountMeetings)
+	qEvents        = dialect.SQL(sqlrow.SelectEvents)
+)
+
 const (
-	qCountMeetings = `SELECT count(*) FROM meetings WHERE account = $1 AND created_at >= $2`
-	qEvents        = `SELECT seq, meeting_id, occurred_at, request_id, access_key_id, type, attendee_id, data FROM events WHERE meeting_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
-	qLockAccount   = `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`
+	qLockAccount = `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`
 	// One statement for the whole slice. The subquery's ORDER BY (which
 	// keeps it from being flattened) feeds the rows to the insert in slice
 	// order, so the identity hands out increasing seqs in that order.
@@ -67,12 +71,11 @@ func (t *tx) Events(ctx context.Context, meetingID string, afterSeq int64, limit
 	defer rows.Close()
 	var out []meetings.Event
 	for rows.Next() {
-		var e meetings.Event
-		if err := rows.Scan(&e.Seq, &e.MeetingID, &e.Time, &e.RequestID, &e.AccessKeyID, &e.Type, &e.AttendeeID, &e.Data); err != nil {
+		var r sqlrow.Event
+		if err := rows.Scan(r.Dest()...); err != nil {
 			return nil, t.fail(ctx, err)
 		}
-		e.Time = e.Time.UTC()
-		out = append(out, e)
+		out = append(out, r.Record())
 	}
 	if err := rows.Err(); err != nil {
 		return nil, t.fail(ctx, err)

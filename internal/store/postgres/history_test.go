@@ -10,6 +10,7 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/access"
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
@@ -159,7 +160,7 @@ func TestLockAccountTimeout(t *testing.T) {
 	<-locked
 	err := s.Update(ctx, func(tx meetings.Tx) error { return tx.(meetings.HistoryTx).LockAccount(ctx, "acct") })
 	close(release)
-	if !errors.Is(err, meetings.ErrUnavailable) {
+	if !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("LockAccount past the lock timeout = %v, want ErrUnavailable", err)
 	}
 	if err := <-holder; err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // Two Stores on one database stand for two Carillon nodes.
@@ -130,7 +131,7 @@ func TestClientRequestTokenAcrossNodes(t *testing.T) {
 			switch {
 			case err == nil:
 				ok.Add(1)
-			case errors.Is(err, meetings.ErrDuplicate):
+			case errors.Is(err, store.ErrDuplicate):
 				dup.Add(1)
 			default:
 				t.Errorf("insert %d: %v", i, err)
@@ -215,7 +216,7 @@ func TestLockTimeout(t *testing.T) {
 		return err
 	})
 	close(release)
-	if !errors.Is(err, meetings.ErrUnavailable) {
+	if !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("LockMeeting while another node holds it = %v, want ErrUnavailable", err)
 	}
 	if took := time.Since(start); took > 2*time.Second {
@@ -236,7 +237,7 @@ func TestAbortedTransactionIsNotCommitted(t *testing.T) {
 		}
 		// An attendee of a meeting that does not exist: a foreign key
 		// violation, which aborts the transaction.
-		if _, err := tx.InsertAttendee(ctx, meetings.AttendeeRecord{MeetingID: "absent", ID: "x", ExternalUserID: "x"}); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.InsertAttendee(ctx, meetings.AttendeeRecord{MeetingID: "absent", ID: "x", ExternalUserID: "x"}); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("InsertAttendee on an absent meeting = %v, want ErrNoRecord", err)
 		}
 		return nil
@@ -245,7 +246,7 @@ func TestAbortedTransactionIsNotCommitted(t *testing.T) {
 		t.Error("Update = nil after an aborted transaction")
 	}
 	err = s.View(ctx, func(tx meetings.ReadTx) error { _, err := tx.Meeting(ctx, id); return err })
-	if !errors.Is(err, meetings.ErrNoRecord) {
+	if !errors.Is(err, store.ErrNoRecord) {
 		t.Errorf("meeting of the aborted transaction: %v, want ErrNoRecord", err)
 	}
 }

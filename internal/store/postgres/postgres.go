@@ -5,8 +5,8 @@
 // It uses github.com/jackc/pgx/v5, the maintained native PostgreSQL driver:
 // binary protocol, automatic prepared-statement caching per connection, and
 // typed server errors (*pgconn.PgError with the SQLSTATE), which the engine
-// maps to meetings.ErrDuplicate, meetings.ErrNoRecord and
-// meetings.ErrUnavailable (see classify).
+// maps to store.ErrDuplicate, store.ErrNoRecord and
+// store.ErrUnavailable (see classify).
 //
 // Concurrency (D10): Update runs in READ COMMITTED; LockMeeting is
 // SELECT ... FOR UPDATE, so writers of one meeting serialize on its row lock
@@ -27,7 +27,7 @@
 // Faults: connections are dialled with a bounded timeout and every session
 // has statement and lock timeouts, so when the database is unreachable or
 // restarting calls fail fast with an error that matches
-// meetings.ErrUnavailable instead of hanging (see also dialGate); new
+// store.ErrUnavailable instead of hanging (see also dialGate); new
 // connections are dialled on demand, so the engine recovers by itself when
 // the database is back.
 //
@@ -48,13 +48,14 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlrow"
 )
 
 // Defaults for the zero values of Options.
@@ -139,16 +140,14 @@ type Store struct {
 	onCommit    func(groupSize int, d time.Duration) // nil: none
 	pingTimeout time.Duration
 
-	mu       sync.Mutex
-	closed   bool
-	inflight sync.WaitGroup
+	calls store.Gate // admits calls until Close
 }
 
 var _ meetings.Store = (*Store)(nil)
 
 // Open connects to the database and brings its schema up to date (see
 // migrate). It fails with ErrSchemaTooNew if the database was migrated by a
-// newer Carillon, and with an error matching meetings.ErrUnavailable if the
+// newer Carillon, and with an error matching store.ErrUnavailable if the
 // database cannot be reached within the connect timeout.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.URL == "" {
@@ -234,16 +233,13 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-var errPoolClosed = fmt.Errorf("postgres: store is closed: %w", meetings.ErrUnavailable)
+var errPoolClosed = fmt.Errorf("postgres: store is closed: %w", store.ErrUnavailable)
 
 // enter registers a call in flight, or fails once Close has begun.
 func (s *Store) enter() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if !s.calls.Enter() {
 		return errPoolClosed
 	}
-	s.inflight.Add(1)
 	return nil
 }
 
@@ -260,7 +256,7 @@ func (s *Store) bound(ctx context.Context, d time.Duration) (context.Context, co
 
 // errOperationTimeout is the cause of a context that bound cut short: the
 // engine's own limit ran out, so the database is too slow or unreachable.
-var errOperationTimeout = fmt.Errorf("postgres: operation timed out: %w (%w)", meetings.ErrUnavailable, context.DeadlineExceeded)
+var errOperationTimeout = fmt.Errorf("postgres: operation timed out: %w (%w)", store.ErrUnavailable, context.DeadlineExceeded)
 
 var (
 	writeTxOptions = pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}
@@ -269,7 +265,8 @@ var (
 
 // Update implements meetings.Store: fn runs in a READ COMMITTED transaction
 // that commits when fn returns nil. An error from fn is returned unchanged
-// after rolling back. If PostgreSQL aborted the transaction for a deadlock
+// after rolling back; a panic in fn is rolled back and returned as an error
+// (runFn). If PostgreSQL aborted the transaction for a deadlock
 // or a serialization failure, fn runs again (at most maxRetries times).
 func (s *Store) Update(ctx context.Context, fn func(tx meetings.Tx) error) error {
 	return s.run(ctx, writeTxOptions, func(t *tx) error { return fn(t) })
@@ -286,7 +283,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(*tx) error)
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	ctx, cancel := s.bound(ctx, s.opTimeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
@@ -294,7 +291,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(*tx) error)
 		if err == nil || !retry || attempt >= maxRetries || ctx.Err() != nil {
 			return err
 		}
-		s.log.Warn("postgres transaction aborted; retrying", "attempt", attempt+1, "error", err)
+		s.log.Warn("postgres transaction aborted; retrying", "attempt", attempt+1, "err", err)
 		// Jittered exponential backoff: 5 ms, 10 ms, 20 ms, ... so that
 		// the transactions that collided do not collide again.
 		d := time.Duration(5<<attempt) * time.Millisecond
@@ -327,11 +324,9 @@ func (s *Store) attempt(ctx context.Context, opts pgx.TxOptions, fn func(*tx) er
 		return broken, classify(ctx, err)
 	}
 	t := &tx{tx: ptx}
-	if err := fn(t); err != nil {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		ptx.Rollback(rctx) // on failure pgx closes the connection; Release destroys it
-		cancel()
-		return t.retry, err
+	if err := s.runFn(ctx, t, fn); err != nil {
+		rollback(ctx, ptx)
+		return t.retry && !errors.Is(err, store.ErrAborted), err
 	}
 	if opts.AccessMode == pgx.ReadOnly {
 		// Nothing to commit; ending the transaction either way is the same.
@@ -356,6 +351,23 @@ func (s *Store) attempt(ctx context.Context, opts pgx.TxOptions, fn func(*tx) er
 	return false, nil
 }
 
+// runFn runs fn on the caller's goroutine. A panic in fn is returned as an
+// error matching store.ErrAborted (attempt rolls back). On runtime.Goexit
+// the transaction is rolled back here and the goroutine ends as Goexit
+// demands; the deferred Release and calls.Leave still run, so the store
+// serves on.
+func (s *Store) runFn(ctx context.Context, t *tx, fn func(*tx) error) error {
+	return store.CallAborting(s.log, "postgres", func() error { return fn(t) }, func(error) { rollback(ctx, t.tx) })
+}
+
+// rollback ends a failed transaction, even once ctx has ended. On failure
+// pgx closes the connection and Release destroys it.
+func rollback(ctx context.Context, ptx pgx.Tx) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	ptx.Rollback(rctx)
+}
+
 // ReadAttendee implements meetings.Store: one SELECT in autocommit (READ
 // COMMITTED: the statement sees one snapshot), no BEGIN/COMMIT round trips.
 // A connection that the server had closed is replaced once, as a read can
@@ -364,7 +376,7 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 	if err := s.enter(); err != nil {
 		return meetings.MeetingRecord{}, meetings.AttendeeRecord{}, false, err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	ctx, cancel := s.bound(ctx, s.opTimeout)
 	defer cancel()
 	m, a, found, err := s.readAttendee(ctx, meetingID, attendeeID)
@@ -384,13 +396,8 @@ func (s *Store) readAttendee(ctx context.Context, meetingID, attendeeID string) 
 		return meetings.MeetingRecord{}, none, false, err
 	}
 	defer conn.Release()
-	var (
-		r                                                 meetingRow
-		aMeetingID, id, ext, token, audio, video, content *string
-		seq, version                                      *int64
-	)
-	err = conn.QueryRow(ctx, qReadAttendee, meetingID, attendeeID).Scan(
-		r.dest(&aMeetingID, &id, &ext, &token, &seq, &audio, &video, &content, &version)...)
+	var r sqlrow.ReadAttendeeRow
+	err = conn.QueryRow(ctx, qReadAttendee, meetingID, attendeeID).Scan(r.Dest()...)
 	if err != nil {
 		if ctx.Err() == nil && conn.Conn().IsClosed() {
 			s.flushIdle()
@@ -398,30 +405,18 @@ func (s *Store) readAttendee(ctx context.Context, meetingID, attendeeID string) 
 		}
 		return meetings.MeetingRecord{}, none, false, err
 	}
-	m, err := r.record()
-	if err != nil {
-		return meetings.MeetingRecord{}, none, false, err
-	}
-	if id == nil {
-		return m, none, false, nil
-	}
-	a := meetings.AttendeeRecord{
-		MeetingID: m.ID, ID: *id, ExternalUserID: *ext, JoinToken: *token, Seq: *seq,
-		Caps:        meetings.Capabilities{Audio: *audio, Video: *video, Content: *content},
-		CapsVersion: *version,
-	}
-	return m, a, true, nil
+	return r.Records(dialect)
 }
 
 // Ping implements meetings.Store: nil when the database answers and
-// accepts writes; an error matching meetings.ErrUnavailable when it is
+// accepts writes; an error matching store.ErrUnavailable when it is
 // unreachable, restarting, or a read-only standby. It is bounded by the
 // connect timeout plus one second when ctx has no earlier deadline.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	ctx, cancel := s.bound(ctx, s.pingTimeout)
 	defer cancel()
 	standby, err := s.ping(ctx)
@@ -434,7 +429,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		return unavailable(ctx, err)
 	}
 	if standby {
-		return fmt.Errorf("postgres: %w: the server is a read-only standby", meetings.ErrUnavailable)
+		return fmt.Errorf("postgres: %w: the server is a read-only standby", store.ErrUnavailable)
 	}
 	return nil
 }
@@ -469,24 +464,19 @@ func (s *Store) flushIdle() { s.pool.Reset() }
 // means "not ready".
 func unavailable(ctx context.Context, err error) error {
 	err = classify(ctx, err)
-	if errors.Is(err, meetings.ErrUnavailable) {
+	if errors.Is(err, store.ErrUnavailable) {
 		return err
 	}
-	return fmt.Errorf("postgres: %w: %w", meetings.ErrUnavailable, err)
+	return fmt.Errorf("postgres: %w: %w", store.ErrUnavailable, err)
 }
 
 // Close implements meetings.Store: it stops accepting calls, waits for the
 // ones in flight and closes the connections. Every committed write is
 // already durable in the database. Close is idempotent.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.calls.Close() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	s.inflight.Wait()
 	// pgxpool.Pool.Close waits until every connection is closed, and
 	// closing a connection that a cancelled query broke waits for its
 	// cancel request, up to 15 s when the database does not answer (a

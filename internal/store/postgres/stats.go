@@ -16,7 +16,7 @@ func (s *Store) LiveCounts(ctx context.Context, createdAfter time.Time) (meeting
 	if err := s.enter(); err != nil {
 		return 0, 0, err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	ctx, cancel := s.bound(ctx, s.opTimeout)
 	defer cancel()
 	err = s.pool.QueryRow(ctx, qLiveCounts, createdAfter).Scan(&meetings, &attendees)

@@ -2,66 +2,57 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlrow"
 )
 
-const meetingColumns = `id, account, arn, external_meeting_id, meeting_host_id, media_region,
-	primary_meeting_id, tenant_ids, features, notifications, network_type, created_at,
-	token_hash, request_hash, version, batch_audio, batch_video, batch_content, batch_version,
-	transcribing, transcription_config, batch_pins, media_url`
-
-const attendeeColumns = `meeting_id, id, external_user_id, join_token, seq,
-	caps_audio, caps_video, caps_content, caps_version`
+// dialect: PostgreSQL stores times as timestamptz and booleans as boolean,
+// which pgx binds from time.Time and bool as they are.
+var dialect = sqlrow.Dialect{
+	Name:   "postgres",
+	Time:   func(t time.Time) any { return t },
+	Bool:   func(b bool) any { return b },
+	Dollar: true,
+}
 
 // The statements. pgx prepares each one once per connection and caches it
-// (QueryExecModeCacheStatement, unless the URL chooses another mode).
+// (QueryExecModeCacheStatement, unless the URL chooses another mode). The
+// ones both engines share come from sqlrow.
 //
 // Inserts use ON CONFLICT DO NOTHING and report "no row" as ErrDuplicate:
 // a conflict then leaves the transaction usable, like the embedded engine,
 // instead of aborting it as a unique_violation would.
-const (
-	qMeeting         = `SELECT ` + meetingColumns + ` FROM meetings WHERE id = $1`
+var (
+	qMeeting         = dialect.SQL(sqlrow.SelectMeeting)
 	qLockMeeting     = qMeeting + ` FOR UPDATE`
-	qMeetingByToken  = `SELECT ` + meetingColumns + ` FROM meetings WHERE account = $1 AND token_hash = $2 AND token_hash <> ''`
-	qReplicas        = `SELECT id FROM meetings WHERE primary_meeting_id = $1 AND primary_meeting_id <> '' ORDER BY id`
-	qAttendee        = `SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = $1 AND id = $2`
-	qAttendeeByExtID = `SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = $1 AND external_user_id = $2`
-	qAttendees       = `SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
-	qCountAttendees  = `SELECT count(*) FROM attendees WHERE meeting_id = $1`
-	qTags            = `SELECT key, value FROM tags WHERE meeting_id = $1 ORDER BY key`
-	qExpired         = `SELECT id FROM meetings WHERE created_at < $1 ORDER BY created_at, id LIMIT $2`
-	qInsertMeeting   = `INSERT INTO meetings (` + meetingColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) ON CONFLICT DO NOTHING`
-	qUpdateMeeting   = `UPDATE meetings SET version = $1, batch_audio = $2, batch_video = $3, batch_content = $4, batch_version = $5, transcribing = $6, transcription_config = $7, batch_pins = $8 WHERE id = $9`
-	qDeleteMeeting   = `DELETE FROM meetings WHERE id = $1`
-	qInsertAttendee  = `INSERT INTO attendees (meeting_id, id, external_user_id, join_token, caps_audio, caps_video, caps_content, caps_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING seq`
-	qSetAttendeeCaps = `UPDATE attendees SET caps_audio = $1, caps_video = $2, caps_content = $3, caps_version = $4 WHERE meeting_id = $5 AND id = $6`
-	qDeleteAttendee  = `DELETE FROM attendees WHERE meeting_id = $1 AND id = $2`
-	qAttendeesByID   = `SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = $1 AND id = ANY ($2::text[])`
-	qPutTags         = `INSERT INTO tags (meeting_id, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) AS t (k, v) ON CONFLICT (meeting_id, key) DO UPDATE SET value = excluded.value`
-	qDeleteTags      = `DELETE FROM tags WHERE meeting_id = $1 AND key = ANY ($2::text[])`
+	qMeetingByToken  = dialect.SQL(sqlrow.SelectMeetingByToken)
+	qReplicas        = dialect.SQL(sqlrow.SelectReplicas)
+	qAttendee        = dialect.SQL(sqlrow.SelectAttendee)
+	qAttendeeByExtID = dialect.SQL(sqlrow.SelectAttendeeByExtID)
+	qAttendees       = dialect.SQL(sqlrow.SelectAttendees)
+	qCountAttendees  = dialect.SQL(sqlrow.CountAttendees)
+	qTags            = dialect.SQL(sqlrow.SelectTags)
+	qExpired         = dialect.SQL(sqlrow.SelectExpired)
+	qInsertMeeting   = dialect.InsertMeeting() + ` ON CONFLICT DO NOTHING`
+	qUpdateMeeting   = dialect.SQL(sqlrow.UpdateMeeting)
+	qDeleteMeeting   = dialect.SQL(sqlrow.DeleteMeeting)
+	qInsertAttendee  = dialect.InsertAttendee() + ` ON CONFLICT DO NOTHING RETURNING seq`
+	qSetAttendeeCaps = dialect.SQL(sqlrow.SetAttendeeCaps)
+	qDeleteAttendee  = dialect.SQL(sqlrow.DeleteAttendee)
+	qReadAttendee    = dialect.ReadAttendee()
 )
 
-// qReadAttendee is Store.ReadAttendee: $1 the meeting, $2 the attendee. The
-// attendee columns are NULL when the meeting has no such attendee.
-var qReadAttendee = `SELECT ` + qualified("m", meetingColumns) + `, ` + qualified("a", attendeeColumns) + `
-FROM meetings AS m LEFT JOIN attendees AS a ON a.meeting_id = m.id AND a.id = $2
-WHERE m.id = $1`
-
-// qualified prefixes each of the comma-separated columns with alias.
-func qualified(alias, columns string) string {
-	cols := strings.Split(columns, ",")
-	for i, c := range cols {
-		cols[i] = alias + "." + strings.TrimSpace(c)
-	}
-	return strings.Join(cols, ", ")
-}
+const (
+	qAttendeesByID = `SELECT ` + sqlrow.AttendeeColumns + ` FROM attendees WHERE meeting_id = $1 AND id = ANY ($2::text[])`
+	qPutTags       = `INSERT INTO tags (meeting_id, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) AS t (k, v) ON CONFLICT (meeting_id, key) DO UPDATE SET value = excluded.value`
+	qDeleteTags    = `DELETE FROM tags WHERE meeting_id = $1 AND key = ANY ($2::text[])`
+)
 
 // tx implements meetings.Tx over one pgx transaction; View hands it out as a
 // meetings.ReadTx in a read-only transaction.
@@ -91,7 +82,7 @@ func (t *tx) execOne(ctx context.Context, what, q string, args ...any) error {
 		return t.fail(ctx, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: %s: %w", what, meetings.ErrNoRecord)
+		return fmt.Errorf("postgres: %s: %w", what, store.ErrNoRecord)
 	}
 	return nil
 }
@@ -114,59 +105,11 @@ func (t *tx) MeetingByToken(ctx context.Context, account, tokenHash string) (mee
 }
 
 func (t *tx) meeting(ctx context.Context, q string, args ...any) (meetings.MeetingRecord, error) {
-	var r meetingRow
-	if err := t.tx.QueryRow(ctx, q, args...).Scan(r.dest()...); err != nil {
+	var r sqlrow.Meeting
+	if err := t.tx.QueryRow(ctx, q, args...).Scan(r.Dest()...); err != nil {
 		return meetings.MeetingRecord{}, t.fail(ctx, err)
 	}
-	return r.record()
-}
-
-// meetingRow receives the meetingColumns of a row.
-type meetingRow struct {
-	m                      meetings.MeetingRecord
-	tenants, notifications []byte
-	features               []byte
-	batchA, batchV, batchC *string
-	pins                   *string
-}
-
-// dest returns the Scan destinations of the meetingColumns, then extra.
-func (r *meetingRow) dest(extra ...any) []any {
-	m := &r.m
-	return append([]any{&m.ID, &m.Account, &m.ARN, &m.ExternalMeetingID,
-		&m.MeetingHostID, &m.MediaRegion, &m.PrimaryMeetingID, &r.tenants, &r.features, &r.notifications,
-		&m.NetworkType, &m.CreatedAt, &m.TokenHash, &m.RequestHash, &m.Version,
-		&r.batchA, &r.batchV, &r.batchC, &m.BatchVersion, &m.Transcribing, &m.TranscriptionConfig, &r.pins, &m.MediaURL}, extra...)
-}
-
-// record decodes the scanned row.
-func (r *meetingRow) record() (meetings.MeetingRecord, error) {
-	m := r.m
-	m.CreatedAt = m.CreatedAt.UTC()
-	if r.tenants != nil {
-		m.TenantIDs = []string{}
-		if err := json.Unmarshal(r.tenants, &m.TenantIDs); err != nil {
-			return meetings.MeetingRecord{}, fmt.Errorf("postgres: meeting %s: tenant_ids: %w", m.ID, err)
-		}
-	}
-	if err := json.Unmarshal(r.features, &m.Features); err != nil {
-		return meetings.MeetingRecord{}, fmt.Errorf("postgres: meeting %s: features: %w", m.ID, err)
-	}
-	if r.notifications != nil {
-		m.Notifications = new(meetings.Notifications)
-		if err := json.Unmarshal(r.notifications, m.Notifications); err != nil {
-			return meetings.MeetingRecord{}, fmt.Errorf("postgres: meeting %s: notifications: %w", m.ID, err)
-		}
-	}
-	if r.batchA != nil && r.batchV != nil && r.batchC != nil {
-		m.Batch = &meetings.Capabilities{Audio: *r.batchA, Video: *r.batchV, Content: *r.batchC}
-	}
-	if r.pins != nil {
-		if err := json.Unmarshal([]byte(*r.pins), &m.BatchPins); err != nil {
-			return meetings.MeetingRecord{}, fmt.Errorf("postgres: meeting %s: batch_pins: %w", m.ID, err)
-		}
-	}
-	return m, nil
+	return r.Record(dialect)
 }
 
 // Replicas implements meetings.ReadTx; ids are sorted (byte order).
@@ -216,8 +159,7 @@ func (t *tx) attendee(ctx context.Context, q string, args ...any) (meetings.Atte
 }
 
 func scanAttendee(row pgx.Row, a *meetings.AttendeeRecord) error {
-	return row.Scan(&a.MeetingID, &a.ID, &a.ExternalUserID, &a.JoinToken, &a.Seq,
-		&a.Caps.Audio, &a.Caps.Video, &a.Caps.Content, &a.CapsVersion)
+	return row.Scan(sqlrow.AttendeeDest(a)...)
 }
 
 // Attendees implements meetings.ReadTx.
@@ -290,40 +232,16 @@ func (t *tx) Tags(ctx context.Context, meetingID string) ([]meetings.Tag, error)
 // (Account, TokenHash) is taken; a concurrent uncommitted insert of the same
 // key is waited for, and is a duplicate if it commits.
 func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error {
-	var tenants, notifications any
-	if m.TenantIDs != nil {
-		b, err := json.Marshal(m.TenantIDs)
-		if err != nil {
-			return fmt.Errorf("postgres: meeting %s: tenant ids: %w", m.ID, err)
-		}
-		tenants = string(b)
-	}
-	features, err := json.Marshal(m.Features)
-	if err != nil {
-		return fmt.Errorf("postgres: meeting %s: features: %w", m.ID, err)
-	}
-	if m.Notifications != nil {
-		b, err := json.Marshal(m.Notifications)
-		if err != nil {
-			return fmt.Errorf("postgres: meeting %s: notifications: %w", m.ID, err)
-		}
-		notifications = string(b)
-	}
-	pins, err := pinsArg(m)
+	args, err := dialect.MeetingArgs(m)
 	if err != nil {
 		return err
 	}
-	ba, bv, bc := batchArgs(m.Batch)
-	tag, err := t.tx.Exec(ctx, qInsertMeeting,
-		m.ID, m.Account, m.ARN, m.ExternalMeetingID, m.MeetingHostID, m.MediaRegion,
-		m.PrimaryMeetingID, tenants, string(features), notifications, m.NetworkType, m.CreatedAt,
-		m.TokenHash, m.RequestHash, m.Version, ba, bv, bc, m.BatchVersion,
-		m.Transcribing, m.TranscriptionConfig, pins, m.MediaURL)
+	tag, err := t.tx.Exec(ctx, qInsertMeeting, args...)
 	if err != nil {
 		return t.fail(ctx, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: insert meeting %s: %w", m.ID, meetings.ErrDuplicate)
+		return fmt.Errorf("postgres: insert meeting %s: %w", m.ID, store.ErrDuplicate)
 	}
 	return nil
 }
@@ -331,27 +249,11 @@ func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error 
 // UpdateMeeting implements meetings.Tx. ErrNoRecord if the meeting is
 // absent. None of the columns it writes is indexed, so the update is HOT.
 func (t *tx) UpdateMeeting(ctx context.Context, m meetings.MeetingRecord) error {
-	pins, err := pinsArg(m)
+	args, err := dialect.UpdateMeetingArgs(m)
 	if err != nil {
 		return err
 	}
-	ba, bv, bc := batchArgs(m.Batch)
-	return t.execOne(ctx, "update meeting", qUpdateMeeting,
-		m.Version, ba, bv, bc, m.BatchVersion, m.Transcribing, m.TranscriptionConfig, pins, m.ID)
-}
-
-// pinsArg binds BatchPins: NULL when there are none, a JSON object
-// otherwise.
-func pinsArg(m meetings.MeetingRecord) (*string, error) {
-	if len(m.BatchPins) == 0 {
-		return nil, nil
-	}
-	b, err := json.Marshal(m.BatchPins)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: meeting %s: batch pins: %w", m.ID, err)
-	}
-	s := string(b)
-	return &s, nil
+	return t.execOne(ctx, "update meeting", qUpdateMeeting, args...)
 }
 
 // DeleteMeeting implements meetings.Tx; attendees and tags go with it
@@ -365,10 +267,9 @@ func (t *tx) DeleteMeeting(ctx context.Context, id string) error {
 // absent.
 func (t *tx) InsertAttendee(ctx context.Context, a meetings.AttendeeRecord) (int64, error) {
 	var seq int64
-	err := t.tx.QueryRow(ctx, qInsertAttendee, a.MeetingID, a.ID, a.ExternalUserID, a.JoinToken,
-		a.Caps.Audio, a.Caps.Video, a.Caps.Content, a.CapsVersion).Scan(&seq)
+	err := t.tx.QueryRow(ctx, qInsertAttendee, sqlrow.AttendeeArgs(a)...).Scan(&seq)
 	if err == pgx.ErrNoRows {
-		return 0, fmt.Errorf("postgres: insert attendee %s: %w", a.ID, meetings.ErrDuplicate)
+		return 0, fmt.Errorf("postgres: insert attendee %s: %w", a.ID, store.ErrDuplicate)
 	}
 	if err != nil {
 		return 0, t.fail(ctx, err)
@@ -380,7 +281,7 @@ func (t *tx) InsertAttendee(ctx context.Context, a meetings.AttendeeRecord) (int
 // changes.
 func (t *tx) SetAttendeeCaps(ctx context.Context, meetingID, attendeeID string, caps meetings.Capabilities, version int64) error {
 	return t.execOne(ctx, "set attendee capabilities", qSetAttendeeCaps,
-		caps.Audio, caps.Video, caps.Content, version, meetingID, attendeeID)
+		sqlrow.SetCapsArgs(meetingID, attendeeID, caps, version)...)
 }
 
 // DeleteAttendee implements meetings.Tx.
@@ -422,11 +323,4 @@ func (t *tx) DeleteTags(ctx context.Context, meetingID string, keys []string) er
 		return t.fail(ctx, err)
 	}
 	return nil
-}
-
-func batchArgs(c *meetings.Capabilities) (a, v, ct any) {
-	if c == nil {
-		return nil, nil, nil
-	}
-	return c.Audio, c.Video, c.Content
 }

@@ -10,10 +10,9 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/carillon-dev/carillon/internal/meetings"
 )
 
 // These tests need no database.
@@ -29,28 +28,28 @@ func TestClassify(t *testing.T) {
 		err  error
 		want error // nil: none of the sentinels
 	}{
-		{"unique_violation", live, pg("23505"), meetings.ErrDuplicate},
-		{"foreign_key_violation", live, pg("23503"), meetings.ErrNoRecord},
-		{"no rows", live, pgx.ErrNoRows, meetings.ErrNoRecord},
-		{"admin_shutdown", live, pg("57P01"), meetings.ErrUnavailable},
-		{"crash_shutdown", live, pg("57P02"), meetings.ErrUnavailable},
-		{"cannot_connect_now", live, pg("57P03"), meetings.ErrUnavailable},
-		{"too_many_connections", live, pg("53300"), meetings.ErrUnavailable},
-		{"connection_failure", live, pg("08006"), meetings.ErrUnavailable},
-		{"read_only_sql_transaction (standby)", live, pg("25006"), meetings.ErrUnavailable},
-		{"lock_not_available (lock_timeout)", live, pg("55P03"), meetings.ErrUnavailable},
-		{"query_canceled (statement_timeout)", live, pg("57014"), meetings.ErrUnavailable},
+		{"unique_violation", live, pg("23505"), store.ErrDuplicate},
+		{"foreign_key_violation", live, pg("23503"), store.ErrNoRecord},
+		{"no rows", live, pgx.ErrNoRows, store.ErrNoRecord},
+		{"admin_shutdown", live, pg("57P01"), store.ErrUnavailable},
+		{"crash_shutdown", live, pg("57P02"), store.ErrUnavailable},
+		{"cannot_connect_now", live, pg("57P03"), store.ErrUnavailable},
+		{"too_many_connections", live, pg("53300"), store.ErrUnavailable},
+		{"connection_failure", live, pg("08006"), store.ErrUnavailable},
+		{"read_only_sql_transaction (standby)", live, pg("25006"), store.ErrUnavailable},
+		{"lock_not_available (lock_timeout)", live, pg("55P03"), store.ErrUnavailable},
+		{"query_canceled (statement_timeout)", live, pg("57014"), store.ErrUnavailable},
 		{"query_canceled by the caller", done, pg("57014"), context.Canceled},
-		{"EOF", live, fmt.Errorf("read: %w", io.ErrUnexpectedEOF), meetings.ErrUnavailable},
-		{"reset", live, &net.OpError{Op: "read", Err: syscall.ECONNRESET}, meetings.ErrUnavailable},
-		{"refused", live, syscall.ECONNREFUSED, meetings.ErrUnavailable},
-		{"conn closed", live, pgconn.ErrConnClosed, meetings.ErrUnavailable},
+		{"EOF", live, fmt.Errorf("read: %w", io.ErrUnexpectedEOF), store.ErrUnavailable},
+		{"reset", live, &net.OpError{Op: "read", Err: syscall.ECONNRESET}, store.ErrUnavailable},
+		{"refused", live, syscall.ECONNREFUSED, store.ErrUnavailable},
+		{"conn closed", live, pgconn.ErrConnClosed, store.ErrUnavailable},
 		{"syntax error", live, pg("42601"), nil},
 		{"check_violation", live, pg("23514"), nil},
 		{"deadlock_detected", live, pg("40P01"), nil},
 		{"other", live, errors.New("boom"), nil},
 	}
-	sentinels := []error{meetings.ErrDuplicate, meetings.ErrNoRecord, meetings.ErrUnavailable, context.Canceled}
+	sentinels := []error{store.ErrDuplicate, store.ErrNoRecord, store.ErrUnavailable, context.Canceled}
 	for _, tc := range tests {
 		got := classify(tc.ctx, tc.err)
 		if !errors.Is(got, tc.err) && !errors.Is(tc.err, pgx.ErrNoRows) {

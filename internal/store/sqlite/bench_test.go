@@ -19,7 +19,9 @@ import (
 
 var bctx = context.Background()
 
-func benchStore(b *testing.B) *Store { return openBench(b, Options{Dir: b.TempDir()}) }
+func benchStore(b *testing.B) *Store {
+	return openBench(b, Options{Dir: b.TempDir(), LiveAttendees: DefaultLiveAttendees})
+}
 
 func openBench(b *testing.B, opts Options) *Store {
 	b.Helper()
@@ -49,7 +51,7 @@ func BenchmarkReadAttendee(b *testing.B)     { storetest.BenchReadAttendee(b, be
 // BenchmarkReadAttendeeSQL is BenchmarkReadAttendee with the live state
 // off: the SELECT a read of a meeting not held in memory pays.
 func BenchmarkReadAttendeeSQL(b *testing.B) {
-	storetest.BenchReadAttendee(b, openBench(b, Options{Dir: b.TempDir(), LiveAttendees: -1}))
+	storetest.BenchReadAttendee(b, openBench(b, Options{Dir: b.TempDir(), LiveAttendees: 0}))
 }
 func BenchmarkAttendeeByExternalUserID(b *testing.B) {
 	storetest.BenchAttendeeByExternalUserID(b, benchStore(b))
@@ -115,7 +117,9 @@ func BenchmarkParallelBatchExcept250NoSync(b *testing.B) {
 
 func BenchmarkBatchExcept250NoSync(b *testing.B) { benchBatchExcept(b, benchMemStore(b), 250, false) }
 
-func benchMemStore(b *testing.B) *Store { return openBench(b, Options{InMemory: true}) }
+func benchMemStore(b *testing.B) *Store {
+	return openBench(b, Options{InMemory: true, LiveAttendees: DefaultLiveAttendees})
+}
 
 func benchParallelBatchExcept(b *testing.B, s *Store) {
 	benchParallelBatchExceptOp(b, s, storetest.BatchExcept)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
@@ -99,7 +101,7 @@ func attendeeExists(t *testing.T, s *Store, meetingID, ext string) bool {
 	var found bool
 	err := s.View(context.Background(), func(tx meetings.ReadTx) error {
 		_, err := tx.AttendeeByExternalUserID(context.Background(), meetingID, ext)
-		if errors.Is(err, meetings.ErrNoRecord) {
+		if errors.Is(err, store.ErrNoRecord) {
 			return nil
 		}
 		found = err == nil
@@ -143,7 +145,7 @@ func TestGroupFailingFnInMiddle(t *testing.T) {
 		if _, err := tx.AttendeeByExternalUserID(ctx, m.ID, "first"); err != nil {
 			return fmt.Errorf("last fn does not see the first fn's write: %v", err)
 		}
-		if _, err := tx.AttendeeByExternalUserID(ctx, m.ID, "doomed"); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.AttendeeByExternalUserID(ctx, m.ID, "doomed"); !errors.Is(err, store.ErrNoRecord) {
 			return fmt.Errorf("last fn sees the failed fn's write: %v", err)
 		}
 		cur, err := tx.LockMeeting(ctx, m.ID)
@@ -222,7 +224,7 @@ func TestGroupStoreErrorInMiddle(t *testing.T) {
 	if err := <-a; err != nil {
 		t.Errorf("a: %v", err)
 	}
-	if err := <-dup; !errors.Is(err, meetings.ErrDuplicate) {
+	if err := <-dup; !errors.Is(err, store.ErrDuplicate) {
 		t.Errorf("duplicate insert = %v, want ErrDuplicate", err)
 	}
 	if err := <-c; err != nil {
@@ -453,62 +455,83 @@ func TestGroupCancelDuringFn(t *testing.T) {
 	}
 }
 
-// A panic in a grouped fn is raised again in its caller; the writer lives
-// on, the panicking fn's writes are rolled back, the others commit.
-func TestGroupPanic(t *testing.T) {
-	s := openTestStore(t)
-	m := seedMeeting(t, s)
-	ctx := context.Background()
-
-	// Alone (a group of one).
-	if v := updatePanics(s, func(tx meetings.Tx) error {
-		if _, err := tx.InsertAttendee(ctx, attendeeFor(m.ID, "p0")); err != nil {
-			return err
-		}
-		panic("alone")
-	}); v != "alone" {
-		t.Errorf("recovered %v, want the fn's panic value", v)
-	}
-
-	// In the middle of a group.
-	release := holdWriter(t, s)
-	a := goUpdate(ctx, s, insertAttendeeFn(attendeeFor(m.ID, "a")))
-	waitQueued(t, s, 1)
-	p := make(chan any, 1)
-	go func() {
-		p <- updatePanics(s, func(tx meetings.Tx) error {
-			if _, err := tx.InsertAttendee(ctx, attendeeFor(m.ID, "p1")); err != nil {
-				return err
+// A panic or a runtime.Goexit in a grouped fn fails its own Update with
+// store.ErrAborted and rolls back its writes; the writer lives on and the
+// other fns of the group commit.
+func TestGroupAbort(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		abort func()
+	}{
+		{"panic", func() { panic(errGroupBoom) }},
+		{"Goexit", runtime.Goexit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTestStore(t)
+			m := seedMeeting(t, s)
+			ctx := context.Background()
+			aborting := func(ext string) func(meetings.Tx) error {
+				return func(tx meetings.Tx) error {
+					if _, err := tx.InsertAttendee(ctx, attendeeFor(m.ID, ext)); err != nil {
+						return err
+					}
+					tc.abort()
+					return nil
+				}
 			}
-			panic(errGroupBoom)
+
+			// Alone (a group of one).
+			if err := <-goUpdate(ctx, s, aborting("p0")); !errors.Is(err, store.ErrAborted) {
+				t.Errorf("aborted Update alone = %v, want store.ErrAborted", err)
+			}
+
+			// In the middle of a group.
+			release := holdWriter(t, s)
+			a := goUpdate(ctx, s, insertAttendeeFn(attendeeFor(m.ID, "a")))
+			waitQueued(t, s, 1)
+			p := goUpdate(ctx, s, aborting("p1"))
+			waitQueued(t, s, 2)
+			c := goUpdate(ctx, s, insertAttendeeFn(attendeeFor(m.ID, "c")))
+			waitQueued(t, s, 3)
+			release()
+			if err := <-a; err != nil {
+				t.Error(err)
+			}
+			if err := <-p; !errors.Is(err, store.ErrAborted) {
+				t.Errorf("aborted Update in a group = %v, want store.ErrAborted", err)
+			}
+			if err := <-c; err != nil {
+				t.Error(err)
+			}
+			for ext, want := range map[string]bool{"p0": false, "a": true, "p1": false, "c": true} {
+				if got := attendeeExists(t, s, m.ID, ext); got != want {
+					t.Errorf("attendee %q present = %v, want %v", ext, got, want)
+				}
+			}
+			// The live state saw only what committed.
+			for ext, want := range map[string]bool{"a": true, "c": true} {
+				if _, _, found, err := s.ReadAttendee(ctx, m.ID, attendeeIDByExt(t, s, m.ID, ext)); err != nil || found != want {
+					t.Errorf("ReadAttendee(%q) = %v, %v; want found %v", ext, found, err, want)
+				}
+			}
 		})
-	}()
-	waitQueued(t, s, 2)
-	c := goUpdate(ctx, s, insertAttendeeFn(attendeeFor(m.ID, "c")))
-	waitQueued(t, s, 3)
-	release()
-	if err := <-a; err != nil {
-		t.Error(err)
-	}
-	if v := <-p; v != errGroupBoom {
-		t.Errorf("recovered %v, want the fn's panic value", v)
-	}
-	if err := <-c; err != nil {
-		t.Error(err)
-	}
-	for ext, want := range map[string]bool{"p0": false, "a": true, "p1": false, "c": true} {
-		if got := attendeeExists(t, s, m.ID, ext); got != want {
-			t.Errorf("attendee %q present = %v, want %v", ext, got, want)
-		}
 	}
 }
 
-// updatePanics runs an Update and returns what it panicked with (nil if it
-// returned).
-func updatePanics(s *Store, fn func(meetings.Tx) error) (v any) {
-	defer func() { v = recover() }()
-	s.Update(context.Background(), fn)
-	return nil
+// attendeeIDByExt returns the id of the meeting's attendee with this
+// ExternalUserId.
+func attendeeIDByExt(t *testing.T, s *Store, meetingID, ext string) string {
+	t.Helper()
+	var id string
+	err := s.View(context.Background(), func(tx meetings.ReadTx) error {
+		a, err := tx.AttendeeByExternalUserID(context.Background(), meetingID, ext)
+		id = a.ID
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // Close waits for the Updates already queued, which commit, and skips the
@@ -569,7 +592,7 @@ func TestGroupBusyRetry(t *testing.T) {
 		t.Skip("waits for the busy timeout")
 	}
 	var logs lockedBuffer
-	s, err := Open(context.Background(), Options{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	s, err := Open(context.Background(), Options{Dir: t.TempDir(), LiveAttendees: DefaultLiveAttendees, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

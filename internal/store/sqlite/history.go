@@ -6,28 +6,13 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store/sqlrow"
 )
-
-const (
-	qCountMeetings = `SELECT count(*) FROM meetings WHERE account = ? AND created_at >= ?`
-	qEvents        = `SELECT seq, meeting_id, occurred_at, request_id, access_key_id, type, attendee_id, data FROM events WHERE meeting_id = ? AND seq > ? ORDER BY seq LIMIT ?`
-	qInsertEvent   = `INSERT INTO events (meeting_id, occurred_at, request_id, access_key_id, type, attendee_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)`
-)
-
-// The history's and the access keys' statements join the ones Open prepares
-// (readQueries on both pools, writeQueries on the writer). Package-level
-// variables are initialized before init functions run, so this appends to
-// the complete lists.
-func init() {
-	readQueries = append(readQueries, qCountMeetings, qEvents, qKey, qKeys)
-	writeQueries = append(writeQueries, qInsertEvent, qInsertKey, qDeleteKey)
-}
 
 var (
 	_ meetings.HistoryTx     = (*tx)(nil)
@@ -37,7 +22,7 @@ var (
 // CountMeetings implements meetings.HistoryReadTx (index
 // meetings_account_created_at).
 func (t *tx) CountMeetings(ctx context.Context, account string, createdAfter time.Time) (int, error) {
-	rows, err := t.query(ctx, qCountMeetings, account, createdAfter.UnixMicro())
+	rows, err := t.query(ctx, sqlrow.CountMeetings, account, dialect.Time(createdAfter))
 	if err != nil {
 		return 0, err
 	}
@@ -58,26 +43,18 @@ func (t *tx) Events(ctx context.Context, meetingID string, afterSeq int64, limit
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := t.query(ctx, qEvents, meetingID, afterSeq, limit)
+	rows, err := t.query(ctx, sqlrow.SelectEvents, meetingID, afterSeq, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []meetings.Event
 	for rows.Next() {
-		var (
-			e    meetings.Event
-			at   int64
-			data sql.NullString
-		)
-		if err := rows.Scan(&e.Seq, &e.MeetingID, &at, &e.RequestID, &e.AccessKeyID, &e.Type, &e.AttendeeID, &data); err != nil {
+		var r sqlrow.Event
+		if err := rows.Scan(r.Dest()...); err != nil {
 			return nil, mapErr(err)
 		}
-		e.Time = time.UnixMicro(at).UTC()
-		if data.Valid {
-			e.Data = []byte(data.String)
-		}
-		out = append(out, e)
+		out = append(out, r.Record())
 	}
 	return out, mapErr(rows.Err())
 }
@@ -106,7 +83,7 @@ func (t *tx) AppendEvents(ctx context.Context, events []meetings.Event) error {
 		if len(e.Data) > 0 {
 			data = string(e.Data)
 		}
-		res, err := t.exec(ctx, qInsertEvent, e.MeetingID, e.Time.UnixMicro(), e.RequestID, e.AccessKeyID,
+		res, err := t.exec(ctx, qInsertEvent, e.MeetingID, dialect.Time(e.Time), e.RequestID, e.AccessKeyID,
 			e.Type, e.AttendeeID, data)
 		if err != nil {
 			return err

@@ -7,41 +7,22 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/carillon-dev/carillon/internal/access"
 	"github.com/carillon-dev/carillon/internal/meetings"
-)
-
-const (
-	keyColumns = `access_key_id, name, sealed_secret, actions, meeting_arns, created_at`
-	qInsertKey = `INSERT INTO access_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?)`
-	qKey       = `SELECT ` + keyColumns + ` FROM access_keys WHERE access_key_id = ?`
-	qKeys      = `SELECT ` + keyColumns + ` FROM access_keys ORDER BY created_at, access_key_id`
-	qDeleteKey = `DELETE FROM access_keys WHERE access_key_id = ?`
+	"github.com/carillon-dev/carillon/internal/store/sqlrow"
 )
 
 var _ access.Store = (*Store)(nil)
 
-// InsertKey implements access.Store: ErrDuplicate if the id is taken. Nil
-// Actions and MeetingARNs are stored as empty lists.
+// InsertKey implements access.Store: ErrDuplicate if the id is taken.
 func (s *Store) InsertKey(ctx context.Context, k access.Key) error {
-	actions, err := jsonList(k.Actions)
-	if err != nil {
-		return fmt.Errorf("sqlite: insert key %s: actions: %w", k.AccessKeyID, err)
-	}
-	arns, err := jsonList(k.MeetingARNs)
-	if err != nil {
-		return fmt.Errorf("sqlite: insert key %s: meeting ARNs: %w", k.AccessKeyID, err)
-	}
-	secret := k.SealedSecret
-	if secret == nil {
-		secret = []byte{} // NOT NULL
-	}
 	return s.Update(ctx, func(mt meetings.Tx) error {
-		_, err := mt.(*tx).exec(ctx, qInsertKey, k.AccessKeyID, k.Name, secret, actions, arns, k.CreatedAt.UnixMicro())
+		args, err := dialect.KeyArgs(k)
+		if err == nil {
+			_, err = mt.(*tx).exec(ctx, qInsertKey, args...)
+		}
 		if err != nil {
 			return fmt.Errorf("sqlite: insert key %s: %w", k.AccessKeyID, err)
 		}
@@ -53,16 +34,10 @@ func (s *Store) InsertKey(ctx context.Context, k access.Key) error {
 func (s *Store) Key(ctx context.Context, accessKeyID string) (access.Key, error) {
 	var out []access.Key
 	err := s.viewKeys(ctx, func(t *tx) (err error) {
-		out, err = t.keys(ctx, qKey, accessKeyID)
+		out, err = t.keys(ctx, sqlrow.SelectKey, accessKeyID)
 		return err
 	})
-	if err != nil {
-		return access.Key{}, err
-	}
-	if len(out) == 0 {
-		return access.Key{}, fmt.Errorf("sqlite: key %s: %w", accessKeyID, meetings.ErrNoRecord)
-	}
-	return out[0], nil
+	return dialect.OneKey(out, err, accessKeyID)
 }
 
 // Keys implements access.Store: ordered by CreatedAt, then AccessKeyID (byte
@@ -70,7 +45,7 @@ func (s *Store) Key(ctx context.Context, accessKeyID string) (access.Key, error)
 func (s *Store) Keys(ctx context.Context) ([]access.Key, error) {
 	var out []access.Key
 	err := s.viewKeys(ctx, func(t *tx) (err error) {
-		out, err = t.keys(ctx, qKeys)
+		out, err = t.keys(ctx, sqlrow.SelectKeys)
 		return err
 	})
 	return out, err
@@ -79,7 +54,7 @@ func (s *Store) Keys(ctx context.Context) ([]access.Key, error) {
 // DeleteKey implements access.Store: ErrNoRecord if absent.
 func (s *Store) DeleteKey(ctx context.Context, accessKeyID string) error {
 	return s.Update(ctx, func(mt meetings.Tx) error {
-		return mt.(*tx).execOne(ctx, "delete key "+accessKeyID, qDeleteKey, accessKeyID)
+		return mt.(*tx).execOne(ctx, "delete key "+accessKeyID, sqlrow.DeleteKey, accessKeyID)
 	})
 }
 
@@ -104,46 +79,15 @@ func (t *tx) keys(ctx context.Context, q string, args ...any) ([]access.Key, err
 	defer rows.Close()
 	var out []access.Key
 	for rows.Next() {
-		var (
-			k             access.Key
-			actions, arns string
-			createdAt     int64
-		)
-		if err := rows.Scan(&k.AccessKeyID, &k.Name, &k.SealedSecret, &actions, &arns, &createdAt); err != nil {
+		var r sqlrow.Key
+		if err := rows.Scan(r.Dest()...); err != nil {
 			return nil, mapErr(err)
 		}
-		if k.Actions, err = parseList(actions); err != nil {
-			return nil, fmt.Errorf("sqlite: key %s: actions: %w", k.AccessKeyID, err)
+		k, err := r.Record(dialect)
+		if err != nil {
+			return nil, err
 		}
-		if k.MeetingARNs, err = parseList(arns); err != nil {
-			return nil, fmt.Errorf("sqlite: key %s: meeting ARNs: %w", k.AccessKeyID, err)
-		}
-		if k.SealedSecret == nil {
-			k.SealedSecret = []byte{}
-		}
-		k.CreatedAt = time.UnixMicro(createdAt).UTC()
 		out = append(out, k)
 	}
 	return out, mapErr(rows.Err())
-}
-
-// jsonList encodes a list as a JSON array; nil is the empty array.
-func jsonList(l []string) (string, error) {
-	if l == nil {
-		l = []string{}
-	}
-	b, err := json.Marshal(l)
-	return string(b), err
-}
-
-// parseList decodes a JSON array; it is never nil.
-func parseList(s string) ([]string, error) {
-	l := []string{}
-	if err := json.Unmarshal([]byte(s), &l); err != nil {
-		return nil, err
-	}
-	if l == nil { // JSON null
-		l = []string{}
-	}
-	return l, nil
 }

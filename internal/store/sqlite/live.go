@@ -5,9 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // liveState keeps meetings with all their attendees in memory, so that
@@ -51,9 +51,10 @@ type liveMeeting struct {
 	attendees map[string]liveAttendee
 }
 
-// liveAttendees is the default bound of the live state. The figures of
-// memory per attendee that it is derived from are in docs/benchmarks.md.
-const liveAttendees = 1 << 20
+// DefaultLiveAttendees is the bound of the live state that carillon serve
+// uses unless told otherwise (--memory-attendees). The figures of memory per
+// attendee that it is derived from are in docs/benchmarks.md.
+const DefaultLiveAttendees = 1 << 20
 
 // loadQueue is the capacity of the channel of meetings readers want loaded;
 // a reader never waits for it (a full queue drops the request).
@@ -172,105 +173,6 @@ func internCap(s string) string {
 	return s
 }
 
-// A change is one write of a transaction, as the live state applies it.
-type change interface{ apply(l *liveState) }
-
-type (
-	insertMeetingChange  struct{ m meetings.MeetingRecord }
-	updateMeetingChange  struct{ m meetings.MeetingRecord }
-	deleteMeetingChange  struct{ id string }
-	insertAttendeeChange struct{ a meetings.AttendeeRecord }
-	setCapsChange        struct {
-		meetingID, attendeeID string
-		caps                  meetings.Capabilities
-		version               int64
-	}
-	deleteAttendeeChange struct{ meetingID, attendeeID string }
-)
-
-// cloneMeeting copies what m points to, so that the live state shares
-// nothing with the caller that wrote m, and makes it what reading it back
-// from the database gives (CreatedAt in UTC, to the microsecond).
-func cloneMeeting(m meetings.MeetingRecord) meetings.MeetingRecord {
-	m.CreatedAt = time.UnixMicro(m.CreatedAt.UnixMicro()).UTC()
-	if m.TenantIDs != nil {
-		m.TenantIDs = append([]string{}, m.TenantIDs...)
-	}
-	if m.Notifications != nil {
-		n := *m.Notifications
-		m.Notifications = &n
-	}
-	if m.Batch != nil {
-		b := internCaps(*m.Batch)
-		m.Batch = &b
-	}
-	if m.TranscriptionConfig != nil {
-		m.TranscriptionConfig = append([]byte{}, m.TranscriptionConfig...)
-	}
-	if len(m.BatchPins) == 0 {
-		m.BatchPins = nil // as the database gives it back
-	} else {
-		pins := make(map[string]meetings.Capabilities, len(m.BatchPins))
-		for id, c := range m.BatchPins {
-			pins[id] = internCaps(c)
-		}
-		m.BatchPins = pins
-	}
-	return m
-}
-
-func (c insertMeetingChange) apply(l *liveState) {
-	l.remove(c.m.ID)
-	l.meetings[c.m.ID] = &liveMeeting{m: c.m, attendees: map[string]liveAttendee{}}
-}
-
-func (c updateMeetingChange) apply(l *liveState) {
-	lm := l.meetings[c.m.ID]
-	if lm == nil {
-		return
-	}
-	// A new record: readers may hold the old one.
-	m := lm.m
-	m.Version, m.Batch, m.BatchVersion, m.BatchPins = c.m.Version, c.m.Batch, c.m.BatchVersion, c.m.BatchPins
-	m.Transcribing, m.TranscriptionConfig = c.m.Transcribing, c.m.TranscriptionConfig
-	lm.m = m
-}
-
-func (c deleteMeetingChange) apply(l *liveState) { l.remove(c.id) }
-
-func (c insertAttendeeChange) apply(l *liveState) {
-	lm := l.meetings[c.a.MeetingID]
-	if lm == nil {
-		return
-	}
-	if _, ok := lm.attendees[c.a.ID]; !ok {
-		l.size++
-	}
-	lm.put(c.a)
-	l.evict(c.a.MeetingID)
-}
-
-func (c setCapsChange) apply(l *liveState) {
-	lm := l.meetings[c.meetingID]
-	if lm == nil {
-		return
-	}
-	if a, ok := lm.attendees[c.attendeeID]; ok {
-		lm.attendees[c.attendeeID] = a.withCaps(c.meetingID, c.attendeeID, c.caps, c.version)
-	}
-}
-
-func (c deleteAttendeeChange) apply(l *liveState) {
-	lm := l.meetings[c.meetingID]
-	if lm == nil {
-		return
-	}
-	if _, ok := lm.attendees[c.attendeeID]; ok {
-		delete(lm.attendees, c.attendeeID)
-		l.size--
-	}
-}
-
 // loadsPerGroup bounds the loads the writer serves between two groups while
 // writes are queued, so that loads delay writes little.
 const loadsPerGroup = 4
@@ -308,7 +210,7 @@ func (s *Store) load(id string) {
 	t := &tx{tx: sqlTx, stmts: s.rStmts, detached: true}
 	m, err := t.Meeting(ctx, id)
 	if err != nil {
-		if !errors.Is(err, meetings.ErrNoRecord) {
+		if !errors.Is(err, store.ErrNoRecord) {
 			s.log.Warn("sqlite: loading a meeting into memory", "meeting", id, "err", err)
 		}
 		return

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
@@ -150,7 +151,7 @@ func runLiveWorkload(t *testing.T, s *Store, writers, ops int) {
 				if err == nil && found {
 					err = fmt.Errorf("ReadAttendee found %+v for a new id", a)
 				}
-				if err != nil && !errors.Is(err, meetings.ErrNoRecord) {
+				if err != nil && !errors.Is(err, store.ErrNoRecord) {
 					errs <- err
 					return
 				}
@@ -198,7 +199,7 @@ func runLiveWorkload(t *testing.T, s *Store, writers, ops int) {
 						err = nil
 					}
 				}
-				if err != nil && !errors.Is(err, meetings.ErrNoRecord) {
+				if err != nil && !errors.Is(err, store.ErrNoRecord) {
 					errs <- fmt.Errorf("op %d on %s: %w", op, id, err)
 					return
 				}
@@ -253,7 +254,7 @@ func liveOp(ctx context.Context, tx meetings.Tx, meetingID string, op int, rng *
 			}
 		}
 	case 2: // one attendee's capabilities
-		if err := tx.SetAttendeeCaps(ctx, meetingID, pick(), caps, version); err != nil && !errors.Is(err, meetings.ErrNoRecord) {
+		if err := tx.SetAttendeeCaps(ctx, meetingID, pick(), caps, version); err != nil && !errors.Is(err, store.ErrNoRecord) {
 			return err
 		}
 	case 3: // a batch with exclusions, as the domain writes it
@@ -272,7 +273,7 @@ func liveOp(ctx context.Context, tx meetings.Tx, meetingID string, op int, rng *
 		}
 		m.Batch, m.BatchVersion, m.BatchPins = &caps, version, meetings.PinsFor(&m, found)
 	case 4:
-		if err := tx.DeleteAttendee(ctx, meetingID, pick()); err != nil && !errors.Is(err, meetings.ErrNoRecord) {
+		if err := tx.DeleteAttendee(ctx, meetingID, pick()); err != nil && !errors.Is(err, store.ErrNoRecord) {
 			return err
 		}
 	case 5: // the meeting goes and comes back, empty, under the same id

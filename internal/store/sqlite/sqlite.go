@@ -28,12 +28,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 
 	msqlite "modernc.org/sqlite"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlrow"
 )
 
 // FileName is the name of the database file inside Options.Dir.
@@ -60,7 +61,7 @@ const maxBusyRetries = 3
 var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this version of Carillon supports")
 
 // errClosed is returned by every method once Close has begun.
-var errClosed = fmt.Errorf("sqlite: store is closed: %w", meetings.ErrUnavailable)
+var errClosed = fmt.Errorf("sqlite: store is closed: %w", store.ErrUnavailable)
 
 // Options configures Open.
 type Options struct {
@@ -81,9 +82,9 @@ type Options struct {
 	// discards them.
 	Logger *slog.Logger
 	// LiveAttendees bounds the live state (live.go): how many attendees,
-	// with their meetings, are kept in memory. 0 means the default
-	// (liveAttendees); a negative value turns the live state off, e.g. to
-	// measure the SQL path.
+	// with their meetings, are kept in memory. 0 keeps none: the live state
+	// is off and every read is SQL. DefaultLiveAttendees is carillon
+	// serve's default.
 	LiveAttendees int
 	// OnCommit, when set, is called by the writer after each COMMIT with
 	// the number of Update calls it committed and how long COMMIT took
@@ -104,12 +105,12 @@ type Store struct {
 	live    *liveState   // nil when off
 	loads   chan string  // meetings readers want loaded; nil when live is nil
 
-	mu       sync.Mutex
-	closed   bool
-	inflight sync.WaitGroup
+	calls store.Gate // admits calls until Close
 
 	queue      chan *request // Update -> writer goroutine
 	writerDone chan struct{} // closed when the writer goroutine ends
+	carry      []*request    // writer only: requests for the next group
+	exited     *goexit       // writer only: set when a fn calls runtime.Goexit
 	stats      writerStats
 	onCommit   func(groupSize int, d time.Duration) // nil: none
 }
@@ -158,12 +159,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		s.unlock, exclusive = unlock, ok
 	}
-	if exclusive && opts.LiveAttendees >= 0 {
-		max := opts.LiveAttendees
-		if max == 0 {
-			max = liveAttendees
-		}
-		s.live = newLiveState(max)
+	if opts.LiveAttendees < 0 {
+		return nil, fmt.Errorf("sqlite: Options.LiveAttendees is %d, want 0 or more", opts.LiveAttendees)
+	}
+	if exclusive && opts.LiveAttendees > 0 {
+		s.live = newLiveState(opts.LiveAttendees)
 		s.loads = make(chan string, loadQueue)
 	}
 	if err := s.open(ctx, syncMode); err != nil {
@@ -277,12 +277,9 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // enter registers a call in flight, or fails once Close has begun.
 func (s *Store) enter() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if !s.calls.Enter() {
 		return errClosed
 	}
-	s.inflight.Add(1)
 	return nil
 }
 
@@ -295,8 +292,9 @@ func (s *Store) enter() error {
 // process holds the write lock), the transaction runs again, at most
 // maxBusyRetries times.
 //
-// fn runs on the writer goroutine, not the caller's; a panic in it is raised
-// again in the caller. Statements in fn check ctx when they start but are not
+// fn runs on the writer goroutine, not the caller's. A panic or a
+// runtime.Goexit in fn rolls back fn's writes and fails the Update with an
+// error matching store.ErrAborted; the store serves on (see group.go). Statements in fn check ctx when they start but are not
 // interrupted by it. ctx ending before fn starts fails the Update with
 // ctx.Err() and fn never runs; once fn has started, Update waits for the
 // commit.
@@ -307,7 +305,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx meetings.Tx) error) error
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	return s.submit(ctx, fn)
 }
 
@@ -319,7 +317,7 @@ func (s *Store) View(ctx context.Context, fn func(tx meetings.ReadTx) error) err
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -338,7 +336,7 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 	if err := s.enter(); err != nil {
 		return meetings.MeetingRecord{}, none, false, err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	if err := ctx.Err(); err != nil {
 		return meetings.MeetingRecord{}, none, false, err
 	}
@@ -359,34 +357,23 @@ func (s *Store) ReadAttendee(ctx context.Context, meetingID, attendeeID string) 
 		if err := rows.Err(); err != nil {
 			return meetings.MeetingRecord{}, none, false, mapErr(err)
 		}
-		return meetings.MeetingRecord{}, none, false, fmt.Errorf("sqlite: meeting: %w", meetings.ErrNoRecord)
+		return meetings.MeetingRecord{}, none, false, fmt.Errorf("sqlite: meeting: %w", store.ErrNoRecord)
 	}
-	var (
-		meetingID2, id, ext, token, audio, video, content sql.NullString
-		seq, version                                      sql.NullInt64
-	)
-	m, err := scanMeeting(rows, &meetingID2, &id, &ext, &token, &seq, &audio, &video, &content, &version)
-	if err != nil {
-		return meetings.MeetingRecord{}, none, false, err
+	var r sqlrow.ReadAttendeeRow
+	if err := rows.Scan(r.Dest()...); err != nil {
+		return meetings.MeetingRecord{}, none, false, mapErr(err)
 	}
 	if err := rows.Close(); err != nil {
 		return meetings.MeetingRecord{}, none, false, mapErr(err)
 	}
-	if s.live != nil {
+	m, a, found, err := r.Records(dialect)
+	if err == nil && s.live != nil {
 		select {
 		case s.loads <- m.ID: // the writer loads it (live.go)
 		default:
 		}
 	}
-	if !id.Valid {
-		return m, none, false, nil
-	}
-	a := meetings.AttendeeRecord{
-		MeetingID: m.ID, ID: id.String, ExternalUserID: ext.String, JoinToken: token.String, Seq: seq.Int64,
-		Caps:        meetings.Capabilities{Audio: audio.String, Video: video.String, Content: content.String},
-		CapsVersion: version.Int64,
-	}
-	return m, a, true, nil
+	return m, a, found, err
 }
 
 // Ping reports whether the database answers; ErrUnavailable if not.
@@ -394,13 +381,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	var v int
 	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&v); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
-		return fmt.Errorf("sqlite: ping: %w: %w", meetings.ErrUnavailable, err)
+		return fmt.Errorf("sqlite: ping: %w: %w", store.ErrUnavailable, err)
 	}
 	return nil
 }
@@ -409,14 +396,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // WAL into the database file and closes it. An InMemory store's directory is
 // removed. Close is idempotent.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.calls.Close() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	s.inflight.Wait()
 	// Every Update has returned; the writer drains what is left in the queue
 	// (requests whose callers gave up) and ends.
 	close(s.queue)

@@ -16,12 +16,13 @@ import (
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 	"github.com/carillon-dev/carillon/internal/store/storetest"
 )
 
 func openDir(t testing.TB, dir string) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), Options{Dir: dir})
+	s, err := Open(context.Background(), Options{Dir: dir, LiveAttendees: DefaultLiveAttendees})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -42,7 +43,7 @@ func TestConformanceDir(t *testing.T) {
 
 func TestConformanceInMemory(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) meetings.Store {
-		s, err := Open(context.Background(), Options{InMemory: true})
+		s, err := Open(context.Background(), Options{InMemory: true, LiveAttendees: DefaultLiveAttendees})
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
@@ -58,7 +59,7 @@ func TestConformanceInMemory(t *testing.T) {
 // The conformance suite again with the live state off (every read and
 // write through SQL) and with a bound of 3 attendees (meetings held,
 // evicted and loaded again as the tests go).
-func TestConformanceLiveStateOff(t *testing.T)  { conformanceWithLive(t, -1) }
+func TestConformanceLiveStateOff(t *testing.T)  { conformanceWithLive(t, 0) }
 func TestConformanceLiveStateTiny(t *testing.T) { conformanceWithLive(t, 3) }
 
 func conformanceWithLive(t *testing.T, bound int) {
@@ -67,7 +68,7 @@ func conformanceWithLive(t *testing.T, bound int) {
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
-		if (s.live == nil) != (bound < 0) {
+		if (s.live == nil) != (bound == 0) {
 			t.Fatalf("LiveAttendees %d: live state on = %v", bound, s.live != nil)
 		}
 		t.Cleanup(func() {
@@ -130,16 +131,16 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := s.Update(ctx, func(meetings.Tx) error { return nil }); !errors.Is(err, meetings.ErrUnavailable) {
+	if err := s.Update(ctx, func(meetings.Tx) error { return nil }); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("Update after Close = %v, want ErrUnavailable", err)
 	}
-	if err := s.View(ctx, func(meetings.ReadTx) error { return nil }); !errors.Is(err, meetings.ErrUnavailable) {
+	if err := s.View(ctx, func(meetings.ReadTx) error { return nil }); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("View after Close = %v, want ErrUnavailable", err)
 	}
-	if _, _, _, err := s.ReadAttendee(ctx, storetest.NewID(), storetest.NewID()); !errors.Is(err, meetings.ErrUnavailable) {
+	if _, _, _, err := s.ReadAttendee(ctx, storetest.NewID(), storetest.NewID()); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("ReadAttendee after Close = %v, want ErrUnavailable", err)
 	}
-	if err := s.Ping(ctx); !errors.Is(err, meetings.ErrUnavailable) {
+	if err := s.Ping(ctx); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("Ping after Close = %v, want ErrUnavailable", err)
 	}
 }

@@ -16,7 +16,7 @@ func (s *Store) LiveCounts(ctx context.Context, createdAfter time.Time) (meeting
 	if err := s.enter(); err != nil {
 		return 0, 0, err
 	}
-	defer s.inflight.Done()
+	defer s.calls.Leave()
 	err = s.r.QueryRowContext(ctx, qLiveCounts, createdAfter.UnixMicro()).Scan(&meetings, &attendees)
 	return meetings, attendees, mapErr(err)
 }

@@ -6,47 +6,47 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
+	"github.com/carillon-dev/carillon/internal/store/sqlrow"
 )
 
 const (
 	sqliteBusy = sqlite3.SQLITE_BUSY
 )
 
-const meetingColumns = `id, account, arn, external_meeting_id, meeting_host_id, media_region,
-	primary_meeting_id, tenant_ids, features, notifications, network_type, created_at,
-	token_hash, request_hash, version, batch_audio, batch_video, batch_content, batch_version,
-	transcribing, transcription_config, batch_pins, media_url`
+// dialect is how this engine stores what the SQL engines store differently:
+// times as Unix microseconds (INTEGER), booleans as 0 or 1.
+var dialect = sqlrow.Dialect{
+	Name: "sqlite",
+	Time: func(t time.Time) any { return t.UnixMicro() },
+	Bool: func(b bool) any {
+		if b {
+			return int64(1)
+		}
+		return int64(0)
+	},
+}
 
-const attendeeColumns = `meeting_id, id, external_user_id, join_token, seq,
-	caps_audio, caps_video, caps_content, caps_version`
+// The statements, prepared once per pool at Open (see stmtCache). The ones
+// both engines share come from sqlrow.
+var (
+	qInsertMeeting  = dialect.InsertMeeting()
+	qInsertAttendee = dialect.InsertAttendee()
+	qInsertKey      = dialect.InsertKey()
+	qReadAttendee   = dialect.ReadAttendee()
+)
 
-// The statements, prepared once per pool at Open (see stmtCache).
 const (
-	qMeeting         = `SELECT ` + meetingColumns + ` FROM meetings WHERE id = ?`
-	qMeetingByToken  = `SELECT ` + meetingColumns + ` FROM meetings WHERE account = ? AND token_hash = ? AND token_hash <> ''`
-	qReplicas        = `SELECT id FROM meetings WHERE primary_meeting_id = ? AND primary_meeting_id <> '' ORDER BY id`
-	qAttendee        = `SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND id = ?`
-	qAttendeeByExtID = `SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND external_user_id = ?`
-	qAttendees       = `SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND seq > ? ORDER BY seq LIMIT ?`
-	qCountAttendees  = `SELECT count(*) FROM attendees WHERE meeting_id = ?`
-	qTags            = `SELECT key, value FROM tags WHERE meeting_id = ? ORDER BY key`
-	qExpired         = `SELECT id FROM meetings WHERE created_at < ? ORDER BY created_at, id LIMIT ?`
-	qInsertMeeting   = `INSERT INTO meetings (` + meetingColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qUpdateMeeting   = `UPDATE meetings SET version = ?, batch_audio = ?, batch_video = ?, batch_content = ?, batch_version = ?, transcribing = ?, transcription_config = ?, batch_pins = ? WHERE id = ?`
-	qDeleteMeeting   = `DELETE FROM meetings WHERE id = ?`
-	qInsertAttendee  = `INSERT INTO attendees (meeting_id, id, external_user_id, join_token, caps_audio, caps_video, caps_content, caps_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	qSetAttendeeCaps = `UPDATE attendees SET caps_audio = ?, caps_video = ?, caps_content = ?, caps_version = ? WHERE meeting_id = ? AND id = ?`
-	qDeleteAttendee  = `DELETE FROM attendees WHERE meeting_id = ? AND id = ?`
-	qAttendeesByID   = `SELECT ` + attendeeColumns + ` FROM attendees WHERE meeting_id = ? AND id IN (SELECT value FROM json_each(?))`
-	qPutTag          = `INSERT INTO tags (meeting_id, key, value) VALUES (?, ?, ?) ON CONFLICT (meeting_id, key) DO UPDATE SET value = excluded.value`
-	qDeleteTag       = `DELETE FROM tags WHERE meeting_id = ? AND key = ?`
+	qAttendeesByID = `SELECT ` + sqlrow.AttendeeColumns + ` FROM attendees WHERE meeting_id = ? AND id IN (SELECT value FROM json_each(?))`
+	qPutTag        = `INSERT INTO tags (meeting_id, key, value) VALUES (?, ?, ?) ON CONFLICT (meeting_id, key) DO UPDATE SET value = excluded.value`
+	qDeleteTag     = `DELETE FROM tags WHERE meeting_id = ? AND key = ?`
+	qInsertEvent   = `INSERT INTO events (meeting_id, occurred_at, request_id, access_key_id, type, attendee_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)`
 
 	// Group commit (group.go): each Update's fn runs inside this savepoint.
 	qSavepoint  = `SAVEPOINT fn`
@@ -54,29 +54,18 @@ const (
 	qRollbackTo = `ROLLBACK TO fn`
 )
 
-// qReadAttendee is Store.ReadAttendee: ?1 the meeting, ?2 the attendee. The
-// attendee columns are NULL when the meeting has no such attendee.
-var qReadAttendee = `SELECT ` + qualified("m", meetingColumns) + `, ` + qualified("a", attendeeColumns) + `
-FROM meetings AS m LEFT JOIN attendees AS a ON a.meeting_id = m.id AND a.id = ?2
-WHERE m.id = ?1`
-
-// qualified prefixes each of the comma-separated columns with alias.
-func qualified(alias, columns string) string {
-	cols := strings.Split(columns, ",")
-	for i, c := range cols {
-		cols[i] = alias + "." + strings.TrimSpace(c)
-	}
-	return strings.Join(cols, ", ")
-}
-
+// readQueries are prepared on both pools, writeQueries on the writer's.
 var readQueries = []string{
-	qMeeting, qMeetingByToken, qReplicas, qAttendee, qAttendeeByExtID, qAttendees,
-	qCountAttendees, qTags, qExpired, qReadAttendee, qAttendeesByID,
+	sqlrow.SelectMeeting, sqlrow.SelectMeetingByToken, sqlrow.SelectReplicas, sqlrow.SelectAttendee,
+	sqlrow.SelectAttendeeByExtID, sqlrow.SelectAttendees, sqlrow.CountAttendees, sqlrow.SelectTags,
+	sqlrow.SelectExpired, qReadAttendee, qAttendeesByID,
+	sqlrow.CountMeetings, sqlrow.SelectEvents, sqlrow.SelectKey, sqlrow.SelectKeys,
 }
 
 var writeQueries = []string{
-	qInsertMeeting, qUpdateMeeting, qDeleteMeeting, qInsertAttendee, qSetAttendeeCaps,
-	qDeleteAttendee, qPutTag, qDeleteTag, qSavepoint, qRelease, qRollbackTo,
+	qInsertMeeting, sqlrow.UpdateMeeting, sqlrow.DeleteMeeting, qInsertAttendee, sqlrow.SetAttendeeCaps,
+	sqlrow.DeleteAttendee, qPutTag, qDeleteTag, qSavepoint, qRelease, qRollbackTo,
+	qInsertEvent, qInsertKey, sqlrow.DeleteKey,
 }
 
 // stmtCache holds statements prepared on a pool, so that a transaction does
@@ -128,22 +117,24 @@ type tx struct {
 	changes []change
 }
 
-// touch records that the transaction writes rows of this meeting.
-func (t *tx) touch(meetingID string) {
+// record is how the transaction writes meeting and attendee rows, the ones
+// the live state mirrors: it marks the meeting touched, runs the change's
+// SQL and, when that succeeded, logs the change for the writer to apply to
+// the live state once the transaction commits (live.go). No write method
+// runs that SQL any other way, so none can leave the live state stale.
+func (t *tx) record(ctx context.Context, c change) error {
 	if t.live == nil {
-		return
+		return c.write(ctx, t)
 	}
 	if t.touched == nil {
 		t.touched = map[string]struct{}{}
 	}
-	t.touched[meetingID] = struct{}{}
-}
-
-// logChange records a write that succeeded, for the live state.
-func (t *tx) logChange(c change) {
-	if t.live != nil {
-		t.changes = append(t.changes, c)
+	t.touched[c.meeting()] = struct{}{}
+	if err := c.write(ctx, t); err != nil {
+		return err
 	}
+	t.changes = append(t.changes, c.owned())
+	return nil
 }
 
 var _ meetings.Tx = (*tx)(nil)
@@ -203,14 +194,14 @@ func (t *tx) execOne(ctx context.Context, what string, q string, args ...any) er
 		return mapErr(err)
 	}
 	if n == 0 {
-		return fmt.Errorf("sqlite: %s: %w", what, meetings.ErrNoRecord)
+		return fmt.Errorf("sqlite: %s: %w", what, store.ErrNoRecord)
 	}
 	return nil
 }
 
 // Meeting implements meetings.ReadTx.
 func (t *tx) Meeting(ctx context.Context, id string) (meetings.MeetingRecord, error) {
-	return t.meeting(ctx, qMeeting, id)
+	return t.meeting(ctx, sqlrow.SelectMeeting, id)
 }
 
 // LockMeeting implements meetings.Tx. Write transactions already hold the
@@ -225,12 +216,12 @@ func (t *tx) LockMeeting(ctx context.Context, id string) (meetings.MeetingRecord
 		}
 		return lm.m, nil
 	}
-	return t.meeting(ctx, qMeeting, id)
+	return t.meeting(ctx, sqlrow.SelectMeeting, id)
 }
 
 // MeetingByToken implements meetings.ReadTx. An empty tokenHash never matches.
 func (t *tx) MeetingByToken(ctx context.Context, account, tokenHash string) (meetings.MeetingRecord, error) {
-	return t.meeting(ctx, qMeetingByToken, account, tokenHash)
+	return t.meeting(ctx, sqlrow.SelectMeetingByToken, account, tokenHash)
 }
 
 func (t *tx) meeting(ctx context.Context, q string, args ...any) (meetings.MeetingRecord, error) {
@@ -243,7 +234,7 @@ func (t *tx) meeting(ctx context.Context, q string, args ...any) (meetings.Meeti
 		if err := rows.Err(); err != nil {
 			return meetings.MeetingRecord{}, mapErr(err)
 		}
-		return meetings.MeetingRecord{}, fmt.Errorf("sqlite: meeting: %w", meetings.ErrNoRecord)
+		return meetings.MeetingRecord{}, fmt.Errorf("sqlite: meeting: %w", store.ErrNoRecord)
 	}
 	m, err := scanMeeting(rows)
 	if err != nil {
@@ -252,61 +243,19 @@ func (t *tx) meeting(ctx context.Context, q string, args ...any) (meetings.Meeti
 	return m, mapErr(rows.Close())
 }
 
-// scanMeeting scans the meetingColumns of the current row, then into extra
+// scanMeeting scans the MeetingColumns of the current row, then into extra
 // the columns that follow them.
 func scanMeeting(rows *sql.Rows, extra ...any) (meetings.MeetingRecord, error) {
-	var (
-		m                      meetings.MeetingRecord
-		tenants, notifications sql.NullString
-		features               string
-		createdAt              int64
-		batchA, batchV, batchC sql.NullString
-		transcribing           int64
-		transcriptionConfig    []byte
-		pins                   sql.NullString
-	)
-	dest := append([]any{&m.ID, &m.Account, &m.ARN, &m.ExternalMeetingID, &m.MeetingHostID, &m.MediaRegion,
-		&m.PrimaryMeetingID, &tenants, &features, &notifications, &m.NetworkType, &createdAt,
-		&m.TokenHash, &m.RequestHash, &m.Version, &batchA, &batchV, &batchC, &m.BatchVersion,
-		&transcribing, &transcriptionConfig, &pins, &m.MediaURL}, extra...)
-	err := rows.Scan(dest...)
-	if err != nil {
-		return m, mapErr(err)
+	var r sqlrow.Meeting
+	if err := rows.Scan(r.Dest(extra...)...); err != nil {
+		return meetings.MeetingRecord{}, mapErr(err)
 	}
-	if tenants.Valid {
-		m.TenantIDs = []string{}
-		if err := json.Unmarshal([]byte(tenants.String), &m.TenantIDs); err != nil {
-			return m, fmt.Errorf("sqlite: meeting %s: tenant_ids: %w", m.ID, err)
-		}
-	}
-	if err := json.Unmarshal([]byte(features), &m.Features); err != nil {
-		return m, fmt.Errorf("sqlite: meeting %s: features: %w", m.ID, err)
-	}
-	if notifications.Valid {
-		m.Notifications = new(meetings.Notifications)
-		if err := json.Unmarshal([]byte(notifications.String), m.Notifications); err != nil {
-			return m, fmt.Errorf("sqlite: meeting %s: notifications: %w", m.ID, err)
-		}
-	}
-	m.CreatedAt = time.UnixMicro(createdAt).UTC()
-	if batchA.Valid {
-		m.Batch = &meetings.Capabilities{Audio: batchA.String, Video: batchV.String, Content: batchC.String}
-	}
-	m.Transcribing = transcribing != 0
-	if transcriptionConfig != nil {
-		m.TranscriptionConfig = transcriptionConfig
-	}
-	if pins.Valid {
-		if err := json.Unmarshal([]byte(pins.String), &m.BatchPins); err != nil {
-			return m, fmt.Errorf("sqlite: meeting %s: batch_pins: %w", m.ID, err)
-		}
-	}
-	return m, nil
+	return r.Record(dialect)
 }
 
 // Replicas implements meetings.ReadTx; ids are sorted.
 func (t *tx) Replicas(ctx context.Context, id string) ([]string, error) {
-	return t.ids(ctx, qReplicas, id)
+	return t.ids(ctx, sqlrow.SelectReplicas, id)
 }
 
 // ExpiredMeetings implements meetings.ReadTx; oldest first.
@@ -314,7 +263,7 @@ func (t *tx) ExpiredMeetings(ctx context.Context, createdBefore time.Time, limit
 	if limit <= 0 {
 		return nil, nil
 	}
-	return t.ids(ctx, qExpired, createdBefore.UnixMicro(), limit)
+	return t.ids(ctx, sqlrow.SelectExpired, dialect.Time(createdBefore), limit)
 }
 
 func (t *tx) ids(ctx context.Context, q string, args ...any) ([]string, error) {
@@ -336,12 +285,12 @@ func (t *tx) ids(ctx context.Context, q string, args ...any) ([]string, error) {
 
 // Attendee implements meetings.ReadTx.
 func (t *tx) Attendee(ctx context.Context, meetingID, attendeeID string) (meetings.AttendeeRecord, error) {
-	return t.attendee(ctx, qAttendee, meetingID, attendeeID)
+	return t.attendee(ctx, sqlrow.SelectAttendee, meetingID, attendeeID)
 }
 
 // AttendeeByExternalUserID implements meetings.ReadTx.
 func (t *tx) AttendeeByExternalUserID(ctx context.Context, meetingID, externalUserID string) (meetings.AttendeeRecord, error) {
-	return t.attendee(ctx, qAttendeeByExtID, meetingID, externalUserID)
+	return t.attendee(ctx, sqlrow.SelectAttendeeByExtID, meetingID, externalUserID)
 }
 
 func (t *tx) attendee(ctx context.Context, q string, args ...any) (meetings.AttendeeRecord, error) {
@@ -354,7 +303,7 @@ func (t *tx) attendee(ctx context.Context, q string, args ...any) (meetings.Atte
 		if err := rows.Err(); err != nil {
 			return meetings.AttendeeRecord{}, mapErr(err)
 		}
-		return meetings.AttendeeRecord{}, fmt.Errorf("sqlite: attendee: %w", meetings.ErrNoRecord)
+		return meetings.AttendeeRecord{}, fmt.Errorf("sqlite: attendee: %w", store.ErrNoRecord)
 	}
 	var a meetings.AttendeeRecord
 	if err := scanAttendee(rows, &a); err != nil {
@@ -364,8 +313,7 @@ func (t *tx) attendee(ctx context.Context, q string, args ...any) (meetings.Atte
 }
 
 func scanAttendee(rows *sql.Rows, a *meetings.AttendeeRecord) error {
-	return mapErr(rows.Scan(&a.MeetingID, &a.ID, &a.ExternalUserID, &a.JoinToken, &a.Seq,
-		&a.Caps.Audio, &a.Caps.Video, &a.Caps.Content, &a.CapsVersion))
+	return mapErr(rows.Scan(sqlrow.AttendeeDest(a)...))
 }
 
 // AttendeesByID implements meetings.ReadTx: from the live state when it
@@ -400,7 +348,7 @@ func (t *tx) Attendees(ctx context.Context, meetingID string, afterSeq int64, li
 	if limit <= 0 {
 		return nil, nil
 	}
-	return t.attendeeList(ctx, qAttendees, meetingID, afterSeq, limit)
+	return t.attendeeList(ctx, sqlrow.SelectAttendees, meetingID, afterSeq, limit)
 }
 
 func (t *tx) attendeeList(ctx context.Context, q string, args ...any) ([]meetings.AttendeeRecord, error) {
@@ -422,7 +370,7 @@ func (t *tx) attendeeList(ctx context.Context, q string, args ...any) ([]meeting
 
 // CountAttendees implements meetings.ReadTx.
 func (t *tx) CountAttendees(ctx context.Context, meetingID string) (int, error) {
-	rows, err := t.query(ctx, qCountAttendees, meetingID)
+	rows, err := t.query(ctx, sqlrow.CountAttendees, meetingID)
 	if err != nil {
 		return 0, err
 	}
@@ -438,7 +386,7 @@ func (t *tx) CountAttendees(ctx context.Context, meetingID string) (int, error) 
 
 // Tags implements meetings.ReadTx.
 func (t *tx) Tags(ctx context.Context, meetingID string) ([]meetings.Tag, error) {
-	rows, err := t.query(ctx, qTags, meetingID)
+	rows, err := t.query(ctx, sqlrow.SelectTags, meetingID)
 	if err != nil {
 		return nil, err
 	}
@@ -456,95 +404,37 @@ func (t *tx) Tags(ctx context.Context, meetingID string) ([]meetings.Tag, error)
 
 // InsertMeeting implements meetings.Tx.
 func (t *tx) InsertMeeting(ctx context.Context, m meetings.MeetingRecord) error {
-	var tenants, notifications any
-	if m.TenantIDs != nil {
-		b, err := json.Marshal(m.TenantIDs)
-		if err != nil {
-			return fmt.Errorf("sqlite: meeting %s: tenant ids: %w", m.ID, err)
-		}
-		tenants = string(b)
-	}
-	features, err := json.Marshal(m.Features)
-	if err != nil {
-		return fmt.Errorf("sqlite: meeting %s: features: %w", m.ID, err)
-	}
-	if m.Notifications != nil {
-		b, err := json.Marshal(m.Notifications)
-		if err != nil {
-			return fmt.Errorf("sqlite: meeting %s: notifications: %w", m.ID, err)
-		}
-		notifications = string(b)
-	}
-	pins, err := pinsArg(m)
-	if err != nil {
-		return err
-	}
-	t.touch(m.ID)
-	ba, bv, bc := batchArgs(m.Batch)
-	_, err = t.exec(ctx, qInsertMeeting,
-		m.ID, m.Account, m.ARN, m.ExternalMeetingID, m.MeetingHostID, m.MediaRegion,
-		m.PrimaryMeetingID, tenants, string(features), notifications, m.NetworkType, m.CreatedAt.UnixMicro(),
-		m.TokenHash, m.RequestHash, m.Version, ba, bv, bc, m.BatchVersion,
-		boolInt(m.Transcribing), blob(m.TranscriptionConfig), pins, m.MediaURL)
-	if err == nil {
-		t.logChange(insertMeetingChange{cloneMeeting(m)})
-	}
-	return err
+	return t.record(ctx, insertMeetingChange{m})
 }
 
 // UpdateMeeting implements meetings.Tx. ErrNoRecord if the meeting is absent.
 func (t *tx) UpdateMeeting(ctx context.Context, m meetings.MeetingRecord) error {
-	pins, err := pinsArg(m)
-	if err != nil {
-		return err
-	}
-	t.touch(m.ID)
-	ba, bv, bc := batchArgs(m.Batch)
-	err = t.execOne(ctx, "update meeting", qUpdateMeeting,
-		m.Version, ba, bv, bc, m.BatchVersion, boolInt(m.Transcribing), blob(m.TranscriptionConfig), pins, m.ID)
-	if err == nil {
-		t.logChange(updateMeetingChange{cloneMeeting(m)})
-	}
-	return err
+	return t.record(ctx, updateMeetingChange{m})
 }
 
 // DeleteMeeting implements meetings.Tx; attendees and tags go with it
 // (ON DELETE CASCADE). ErrNoRecord if the meeting is absent.
 func (t *tx) DeleteMeeting(ctx context.Context, id string) error {
-	t.touch(id)
-	err := t.execOne(ctx, "delete meeting", qDeleteMeeting, id)
-	if err == nil {
-		t.logChange(deleteMeetingChange{id})
-	}
-	return err
+	return t.record(ctx, deleteMeetingChange{id})
 }
 
 // InsertAttendee implements meetings.Tx. ErrNoRecord if the meeting is absent.
 func (t *tx) InsertAttendee(ctx context.Context, a meetings.AttendeeRecord) (int64, error) {
-	t.touch(a.MeetingID)
-	res, err := t.exec(ctx, qInsertAttendee, a.MeetingID, a.ID, a.ExternalUserID, a.JoinToken,
-		a.Caps.Audio, a.Caps.Video, a.Caps.Content, a.CapsVersion)
-	if err != nil {
+	c := &insertAttendeeChange{a}
+	if err := t.record(ctx, c); err != nil {
 		return 0, err
 	}
-	seq, err := res.LastInsertId()
-	if err != nil {
-		return 0, mapErr(err)
-	}
-	a.Seq = seq
-	t.logChange(insertAttendeeChange{a})
-	return seq, nil
+	return c.a.Seq, nil
 }
 
 // SetAttendeeCaps implements meetings.Tx.
 func (t *tx) SetAttendeeCaps(ctx context.Context, meetingID, attendeeID string, caps meetings.Capabilities, version int64) error {
-	t.touch(meetingID)
-	err := t.execOne(ctx, "set attendee capabilities", qSetAttendeeCaps,
-		caps.Audio, caps.Video, caps.Content, version, meetingID, attendeeID)
-	if err == nil {
-		t.logChange(setCapsChange{meetingID, attendeeID, caps, version})
-	}
-	return err
+	return t.record(ctx, setCapsChange{meetingID, attendeeID, caps, version})
+}
+
+// DeleteAttendee implements meetings.Tx.
+func (t *tx) DeleteAttendee(ctx context.Context, meetingID, attendeeID string) error {
+	return t.record(ctx, deleteAttendeeChange{meetingID, attendeeID})
 }
 
 // heldUntouched returns the live state's meeting when it is held and no
@@ -560,17 +450,8 @@ func (t *tx) heldUntouched(meetingID string) *liveMeeting {
 	return t.live.meetings[meetingID]
 }
 
-// DeleteAttendee implements meetings.Tx.
-func (t *tx) DeleteAttendee(ctx context.Context, meetingID, attendeeID string) error {
-	t.touch(meetingID)
-	err := t.execOne(ctx, "delete attendee", qDeleteAttendee, meetingID, attendeeID)
-	if err == nil {
-		t.logChange(deleteAttendeeChange{meetingID, attendeeID})
-	}
-	return err
-}
-
-// PutTags implements meetings.Tx. ErrNoRecord if the meeting is absent.
+// PutTags implements meetings.Tx. ErrNoRecord if the meeting is absent. The
+// live state holds no tags: tag writes need not go through record.
 func (t *tx) PutTags(ctx context.Context, meetingID string, tags []meetings.Tag) error {
 	for _, tag := range tags {
 		if _, err := t.exec(ctx, qPutTag, meetingID, tag.Key, tag.Value); err != nil {
@@ -590,41 +471,6 @@ func (t *tx) DeleteTags(ctx context.Context, meetingID string, keys []string) er
 	return nil
 }
 
-// pinsArg binds BatchPins: NULL when there are none, a JSON object
-// otherwise.
-func pinsArg(m meetings.MeetingRecord) (any, error) {
-	if len(m.BatchPins) == 0 {
-		return nil, nil
-	}
-	b, err := json.Marshal(m.BatchPins)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: meeting %s: batch pins: %w", m.ID, err)
-	}
-	return string(b), nil
-}
-
-func batchArgs(c *meetings.Capabilities) (a, v, ct any) {
-	if c == nil {
-		return nil, nil, nil
-	}
-	return c.Audio, c.Video, c.Content
-}
-
-func boolInt(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// blob binds nil as NULL and anything else (even empty) as a BLOB.
-func blob(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return b
-}
-
 // mapErr turns SQLite constraint errors into the store's sentinel errors:
 // a unique or primary key violation is ErrDuplicate, a foreign key violation
 // (a row for a meeting that does not exist) is ErrNoRecord. The driver error
@@ -636,15 +482,15 @@ func mapErr(err error) error {
 	var se *msqlite.Error
 	if !errors.As(err, &se) {
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("sqlite: %w", meetings.ErrNoRecord)
+			return fmt.Errorf("sqlite: %w", store.ErrNoRecord)
 		}
 		return err
 	}
 	switch se.Code() {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return fmt.Errorf("sqlite: %w: %w", meetings.ErrDuplicate, err)
+		return fmt.Errorf("sqlite: %w: %w", store.ErrDuplicate, err)
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return fmt.Errorf("sqlite: %w: %w", meetings.ErrNoRecord, err)
+		return fmt.Errorf("sqlite: %w: %w", store.ErrNoRecord, err)
 	}
 	return fmt.Errorf("sqlite: %w", err)
 }

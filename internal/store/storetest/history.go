@@ -35,6 +35,7 @@ import (
 
 	"github.com/carillon-dev/carillon/internal/access"
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // historyTests are appended to Run's subtests.
@@ -61,7 +62,7 @@ var historyTests = []struct {
 func hist(tx meetings.Tx) (meetings.HistoryTx, error) {
 	h, ok := tx.(meetings.HistoryTx)
 	if !ok {
-		return nil, fmt.Errorf("Update's transaction %T does not implement meetings.HistoryTx", tx)
+		return nil, fmt.Errorf("the transaction of Update, %T, does not implement meetings.HistoryTx", tx)
 	}
 	return h, nil
 }
@@ -69,7 +70,7 @@ func hist(tx meetings.Tx) (meetings.HistoryTx, error) {
 func histRead(tx meetings.ReadTx) (meetings.HistoryReadTx, error) {
 	h, ok := tx.(meetings.HistoryReadTx)
 	if !ok {
-		return nil, fmt.Errorf("View's transaction %T does not implement meetings.HistoryReadTx", tx)
+		return nil, fmt.Errorf("the transaction of View, %T, does not implement meetings.HistoryReadTx", tx)
 	}
 	return h, nil
 }
@@ -618,29 +619,29 @@ func testAccessKeys(t *testing.T, s meetings.Store) {
 
 	dup := newKey(k.AccessKeyID, base)
 	dup.Name = "other"
-	if err := ks.InsertKey(ctx, dup); !errors.Is(err, meetings.ErrDuplicate) {
+	if err := ks.InsertKey(ctx, dup); !errors.Is(err, store.ErrDuplicate) {
 		t.Errorf("InsertKey(taken id) = %v, want ErrDuplicate", err)
 	}
 	if got, err := ks.Key(ctx, k.AccessKeyID); err != nil || got.Name != k.Name {
 		t.Errorf("after a duplicate insert: Key = %s, %v; want the first key", dump(got), err)
 	}
 	// Ids compare byte for byte.
-	if _, err := ks.Key(ctx, "akiacarillon0000001"); !errors.Is(err, meetings.ErrNoRecord) {
+	if _, err := ks.Key(ctx, "akiacarillon0000001"); !errors.Is(err, store.ErrNoRecord) {
 		t.Errorf("Key(lower-cased id) = %v, want ErrNoRecord", err)
 	}
-	if _, err := ks.Key(ctx, "AKIAUNKNOWN"); !errors.Is(err, meetings.ErrNoRecord) {
+	if _, err := ks.Key(ctx, "AKIAUNKNOWN"); !errors.Is(err, store.ErrNoRecord) {
 		t.Errorf("Key(unknown) = %v, want ErrNoRecord", err)
 	}
-	if err := ks.DeleteKey(ctx, "AKIAUNKNOWN"); !errors.Is(err, meetings.ErrNoRecord) {
+	if err := ks.DeleteKey(ctx, "AKIAUNKNOWN"); !errors.Is(err, store.ErrNoRecord) {
 		t.Errorf("DeleteKey(unknown) = %v, want ErrNoRecord", err)
 	}
 	if err := ks.DeleteKey(ctx, k.AccessKeyID); err != nil {
 		t.Fatalf("DeleteKey: %v", err)
 	}
-	if _, err := ks.Key(ctx, k.AccessKeyID); !errors.Is(err, meetings.ErrNoRecord) {
+	if _, err := ks.Key(ctx, k.AccessKeyID); !errors.Is(err, store.ErrNoRecord) {
 		t.Errorf("Key(deleted) = %v, want ErrNoRecord", err)
 	}
-	if err := ks.DeleteKey(ctx, k.AccessKeyID); !errors.Is(err, meetings.ErrNoRecord) {
+	if err := ks.DeleteKey(ctx, k.AccessKeyID); !errors.Is(err, store.ErrNoRecord) {
 		t.Errorf("DeleteKey(deleted) = %v, want ErrNoRecord", err)
 	}
 	if got, err := ks.Keys(ctx); err != nil || len(got) != 0 {

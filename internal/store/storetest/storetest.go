@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -37,6 +38,7 @@ import (
 	"time"
 
 	"github.com/carillon-dev/carillon/internal/meetings"
+	"github.com/carillon-dev/carillon/internal/store"
 )
 
 // Run runs the conformance suite. open must return a new, empty store for the
@@ -54,6 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) meetings.Store) {
 		{"UpdateMeeting", testUpdateMeeting},
 		{"UpdateRollback", testUpdateRollback},
 		{"UpdateReturnsFnErrorUnchanged", testUpdateReturnsFnError},
+		{"UpdatePanicIsAnError", testUpdatePanic},
+		{"UpdateGoexitRollsBack", testUpdateGoexit},
 		{"DeleteMeetingCascades", testDeleteMeetingCascades},
 		{"AttendeeRoundTrip", testAttendeeRoundTrip},
 		{"AttendeesPaging", testAttendeesPaging},
@@ -326,14 +330,14 @@ func testMeetingByToken(t *testing.T, s meetings.Store) {
 			return err
 		}
 		sameMeeting(t, "MeetingByToken(b)", got, b)
-		if _, err := tx.MeetingByToken(ctx, a.Account, "other"); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.MeetingByToken(ctx, a.Account, "other"); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("MeetingByToken(unknown hash) = %v, want ErrNoRecord", err)
 		}
-		if _, err := tx.MeetingByToken(ctx, "999999999999", a.TokenHash); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.MeetingByToken(ctx, "999999999999", a.TokenHash); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("MeetingByToken(other account) = %v, want ErrNoRecord", err)
 		}
 		// Pinned: an empty hash (no ClientRequestToken) never matches.
-		if _, err := tx.MeetingByToken(ctx, none1.Account, ""); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.MeetingByToken(ctx, none1.Account, ""); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("MeetingByToken(empty hash) = %v, want ErrNoRecord", err)
 		}
 		return nil
@@ -346,7 +350,7 @@ func testNoRecord(t *testing.T, s meetings.Store) {
 	absent := NewID()
 	want := func(name string, err error) {
 		t.Helper()
-		if !errors.Is(err, meetings.ErrNoRecord) {
+		if !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("%s = %v, want ErrNoRecord", name, err)
 		}
 	}
@@ -410,7 +414,7 @@ func testDuplicateMeeting(t *testing.T, s meetings.Store) {
 	wantDup := func(name string, m meetings.MeetingRecord) {
 		t.Helper()
 		err := s.Update(ctx, func(tx meetings.Tx) error { return tx.InsertMeeting(ctx, m) })
-		if !errors.Is(err, meetings.ErrDuplicate) {
+		if !errors.Is(err, store.ErrDuplicate) {
 			t.Errorf("%s: InsertMeeting = %v, want ErrDuplicate", name, err)
 		}
 	}
@@ -442,7 +446,7 @@ func testDuplicateAttendee(t *testing.T, s meetings.Store) {
 	wantDup := func(name string, x meetings.AttendeeRecord) {
 		t.Helper()
 		err := s.Update(ctx, func(tx meetings.Tx) error { _, err := tx.InsertAttendee(ctx, x); return err })
-		if !errors.Is(err, meetings.ErrDuplicate) {
+		if !errors.Is(err, store.ErrDuplicate) {
 			t.Errorf("%s: InsertAttendee = %v, want ErrDuplicate", name, err)
 		}
 	}
@@ -554,7 +558,7 @@ func testUpdateRollback(t *testing.T, s meetings.Store) {
 		_, err := tx.InsertAttendee(ctx, newAttendee(m.ID, "alice"))
 		return err
 	})
-	if !errors.Is(err, meetings.ErrDuplicate) {
+	if !errors.Is(err, store.ErrDuplicate) {
 		t.Fatalf("Update = %v, want ErrDuplicate", err)
 	}
 	// A deletion rolled back.
@@ -573,7 +577,7 @@ func testUpdateRollback(t *testing.T, s meetings.Store) {
 
 	sameMeeting(t, "meeting after rollbacks", getMeeting(t, s, m.ID), m)
 	view(t, s, func(tx meetings.ReadTx) error {
-		if _, err := tx.Meeting(ctx, fresh.ID); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.Meeting(ctx, fresh.ID); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("meeting inserted by a rolled-back Update: %v", err)
 		}
 		as, err := tx.Attendees(ctx, m.ID, 0, 10)
@@ -614,7 +618,7 @@ func testUpdateReturnsFnError(t *testing.T, s meetings.Store) {
 		_, err := tx.Meeting(ctx, NewID())
 		return fmt.Errorf("domain: %w", err)
 	})
-	if !errors.Is(err, meetings.ErrNoRecord) {
+	if !errors.Is(err, store.ErrNoRecord) {
 		t.Errorf("Update = %v, want ErrNoRecord in the chain", err)
 	}
 	// A cancelled context fails the Update and commits nothing.
@@ -626,11 +630,91 @@ func testUpdateReturnsFnError(t *testing.T, s meetings.Store) {
 		t.Errorf("Update with a cancelled context succeeded")
 	}
 	view(t, s, func(tx meetings.ReadTx) error {
-		if _, err := tx.Meeting(ctx, m.ID); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.Meeting(ctx, m.ID); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("meeting written under a cancelled context: %v", err)
 		}
 		return nil
 	})
+}
+
+// A panic in an Update's fn rolls its writes back and reaches the caller as
+// an error matching store.ErrAborted, not as a panic; the store serves on.
+func testUpdatePanic(t *testing.T, s meetings.Store) {
+	m := minimalMeeting()
+	var err error
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				t.Errorf("Update panicked with %v, want an error", v)
+			}
+		}()
+		err = s.Update(ctx, func(tx meetings.Tx) error {
+			if err := tx.InsertMeeting(ctx, m); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	if !errors.Is(err, store.ErrAborted) {
+		t.Errorf("Update whose fn panicked = %v, want store.ErrAborted", err)
+	}
+	assertServesAfterAbort(t, s, m.ID)
+}
+
+// runtime.Goexit in an Update's fn (t.FailNow in a test) rolls its writes
+// back and leaves the store serving. An engine that runs fn on another
+// goroutine than the caller's answers the caller with an error matching
+// store.ErrAborted; one that runs it on the caller's goroutine lets Goexit
+// end that goroutine, as it would anywhere else. Update never returns nil.
+func testUpdateGoexit(t *testing.T, s meetings.Store) {
+	m := minimalMeeting()
+	done := make(chan struct{})
+	var (
+		returned bool
+		err      error
+	)
+	go func() {
+		defer close(done)
+		err = s.Update(ctx, func(tx meetings.Tx) error {
+			if err := tx.InsertMeeting(ctx, m); err != nil {
+				return err
+			}
+			runtime.Goexit()
+			return nil
+		})
+		returned = true
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Update whose fn called runtime.Goexit neither returned nor ended its goroutine")
+	}
+	if returned && !errors.Is(err, store.ErrAborted) {
+		t.Errorf("Update whose fn called runtime.Goexit = %v, want store.ErrAborted", err)
+	}
+	assertServesAfterAbort(t, s, m.ID)
+}
+
+// assertServesAfterAbort checks that the aborted Update wrote nothing and
+// that the store still commits Updates.
+func assertServesAfterAbort(t *testing.T, s meetings.Store, abortedMeetingID string) {
+	t.Helper()
+	view(t, s, func(tx meetings.ReadTx) error {
+		if _, err := tx.Meeting(ctx, abortedMeetingID); !errors.Is(err, store.ErrNoRecord) {
+			t.Errorf("the aborted Update's meeting: %v, want ErrNoRecord (rolled back)", err)
+		}
+		return nil
+	})
+	if _, _, _, err := s.ReadAttendee(ctx, abortedMeetingID, NewID()); !errors.Is(err, store.ErrNoRecord) {
+		t.Errorf("ReadAttendee of the aborted Update's meeting: %v, want ErrNoRecord", err)
+	}
+	next := minimalMeeting()
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.Update(tctx, func(tx meetings.Tx) error { return tx.InsertMeeting(tctx, next) }); err != nil {
+		t.Fatalf("Update after an aborted one: %v", err)
+	}
+	getMeeting(t, s, next.ID)
 }
 
 func testDeleteMeetingCascades(t *testing.T, s meetings.Store) {
@@ -652,17 +736,17 @@ func testDeleteMeetingCascades(t *testing.T, s meetings.Store) {
 	}
 	update(t, s, func(tx meetings.Tx) error { return tx.DeleteMeeting(ctx, m.ID) })
 	view(t, s, func(tx meetings.ReadTx) error {
-		if _, err := tx.Meeting(ctx, m.ID); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.Meeting(ctx, m.ID); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("Meeting after delete: %v", err)
 		}
-		if _, err := tx.MeetingByToken(ctx, m.Account, m.TokenHash); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.MeetingByToken(ctx, m.Account, m.TokenHash); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("MeetingByToken after delete: %v", err)
 		}
 		for _, a := range mine {
-			if _, err := tx.Attendee(ctx, m.ID, a.ID); !errors.Is(err, meetings.ErrNoRecord) {
+			if _, err := tx.Attendee(ctx, m.ID, a.ID); !errors.Is(err, store.ErrNoRecord) {
 				t.Errorf("Attendee after delete: %v", err)
 			}
-			if _, err := tx.AttendeeByExternalUserID(ctx, m.ID, a.ExternalUserID); !errors.Is(err, meetings.ErrNoRecord) {
+			if _, err := tx.AttendeeByExternalUserID(ctx, m.ID, a.ExternalUserID); !errors.Is(err, store.ErrNoRecord) {
 				t.Errorf("AttendeeByExternalUserID after delete: %v", err)
 			}
 		}
@@ -724,10 +808,10 @@ func testAttendeeRoundTrip(t *testing.T, s meetings.Store) {
 		if err != nil || got != a {
 			t.Errorf("AttendeeByExternalUserID = %+v, %v; want %+v", got, err, a)
 		}
-		if _, err := tx.AttendeeByExternalUserID(ctx, m.ID, "alice_01"); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.AttendeeByExternalUserID(ctx, m.ID, "alice_01"); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("AttendeeByExternalUserID is not an exact match: %v", err)
 		}
-		if _, err := tx.Attendee(ctx, NewID(), a.ID); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.Attendee(ctx, NewID(), a.ID); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("Attendee under another meeting id: %v", err)
 		}
 		return nil
@@ -925,21 +1009,9 @@ func testSetAttendeeCaps(t *testing.T, s meetings.Store) {
 	update(t, s, func(tx meetings.Tx) error { return tx.SetAttendeeCaps(ctx, m.ID, a.ID, caps, 9) })
 	// The wrong meeting id is ErrNoRecord.
 	err := s.Update(ctx, func(tx meetings.Tx) error { return tx.SetAttendeeCaps(ctx, NewID(), a.ID, caps, 10) })
-	if !errors.Is(err, meetings.ErrNoRecord) {
+	if !errors.Is(err, store.ErrNoRecord) {
 		t.Errorf("SetAttendeeCaps under another meeting = %v, want ErrNoRecord", err)
 	}
-}
-
-// attendeeNow reads one attendee (it must exist).
-func attendeeNow(t *testing.T, s meetings.Store, meetingID, id string) meetings.AttendeeRecord {
-	t.Helper()
-	var a meetings.AttendeeRecord
-	view(t, s, func(tx meetings.ReadTx) error {
-		var err error
-		a, err = tx.Attendee(ctx, meetingID, id)
-		return err
-	})
-	return a
 }
 
 // attendeesByID reads AttendeesByID in a View and returns the ids found,
@@ -1054,11 +1126,11 @@ func testDeleteAttendee(t *testing.T, s meetings.Store) {
 	insertAttendee(t, s, &a)
 	update(t, s, func(tx meetings.Tx) error { return tx.DeleteAttendee(ctx, m.ID, a.ID) })
 	err := s.Update(ctx, func(tx meetings.Tx) error { return tx.DeleteAttendee(ctx, m.ID, a.ID) })
-	if !errors.Is(err, meetings.ErrNoRecord) {
+	if !errors.Is(err, store.ErrNoRecord) {
 		t.Errorf("second DeleteAttendee = %v, want ErrNoRecord", err)
 	}
 	view(t, s, func(tx meetings.ReadTx) error {
-		if _, err := tx.Attendee(ctx, m.ID, a.ID); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.Attendee(ctx, m.ID, a.ID); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("Attendee after delete = %v", err)
 		}
 		return nil
@@ -1229,16 +1301,16 @@ func testIDsComparedAsGiven(t *testing.T, s meetings.Store) {
 	insertAttendee(t, s, &a)
 	up := strings.ToUpper
 	view(t, s, func(tx meetings.ReadTx) error {
-		if _, err := tx.Meeting(ctx, up(m.ID)); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.Meeting(ctx, up(m.ID)); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("Meeting(upper-case id) = %v, want ErrNoRecord", err)
 		}
-		if _, err := tx.Attendee(ctx, up(m.ID), a.ID); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.Attendee(ctx, up(m.ID), a.ID); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("Attendee(upper-case meeting id) = %v, want ErrNoRecord", err)
 		}
-		if _, err := tx.Attendee(ctx, m.ID, up(a.ID)); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.Attendee(ctx, m.ID, up(a.ID)); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("Attendee(upper-case attendee id) = %v, want ErrNoRecord", err)
 		}
-		if _, err := tx.AttendeeByExternalUserID(ctx, m.ID, "U"); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, err := tx.AttendeeByExternalUserID(ctx, m.ID, "U"); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("AttendeeByExternalUserID(U) = %v, want ErrNoRecord", err)
 		}
 		return nil
@@ -1303,7 +1375,7 @@ func testReadAttendee(t *testing.T, s meetings.Store) {
 		}
 	}
 	for _, id := range []string{NewID(), strings.ToUpper(full.ID), ""} {
-		if _, _, _, err := s.ReadAttendee(ctx, id, a.ID); !errors.Is(err, meetings.ErrNoRecord) {
+		if _, _, _, err := s.ReadAttendee(ctx, id, a.ID); !errors.Is(err, store.ErrNoRecord) {
 			t.Errorf("ReadAttendee(meeting %q) = %v, want ErrNoRecord", id, err)
 		}
 	}
@@ -1328,7 +1400,7 @@ func testReadAttendee(t *testing.T, s meetings.Store) {
 		t.Errorf("after DeleteAttendee: found")
 	}
 	update(t, s, func(tx meetings.Tx) error { return tx.DeleteMeeting(ctx, full.ID) })
-	if _, _, _, err := s.ReadAttendee(ctx, full.ID, b.ID); !errors.Is(err, meetings.ErrNoRecord) {
+	if _, _, _, err := s.ReadAttendee(ctx, full.ID, b.ID); !errors.Is(err, store.ErrNoRecord) {
 		t.Errorf("after DeleteMeeting: %v, want ErrNoRecord", err)
 	}
 }
@@ -1603,7 +1675,7 @@ func testConcurrentInsertSameExternalUserID(t *testing.T, s meetings.Store) {
 		switch {
 		case err == nil:
 			ok++
-		case !errors.Is(err, meetings.ErrDuplicate):
+		case !errors.Is(err, store.ErrDuplicate):
 			t.Errorf("InsertAttendee = %v, want nil or ErrDuplicate", err)
 		}
 	}
@@ -1644,7 +1716,7 @@ func testConcurrentGetOrCreate(t *testing.T, s meetings.Store) {
 					ids[i] = a.ID
 					return nil
 				}
-				if !errors.Is(err, meetings.ErrNoRecord) {
+				if !errors.Is(err, store.ErrNoRecord) {
 					return err
 				}
 				a = newAttendee(m.ID, "same-user")
@@ -1655,7 +1727,7 @@ func testConcurrentGetOrCreate(t *testing.T, s meetings.Store) {
 				return nil
 			}
 			err := s.Update(ctx, fn)
-			if errors.Is(err, meetings.ErrDuplicate) {
+			if errors.Is(err, store.ErrDuplicate) {
 				err = s.Update(ctx, fn)
 			}
 			errs[i] = err

@@ -4,7 +4,7 @@
 -- meeting row carries the triple of its latest batch update and its version,
 -- and each attendee carries its own triple with the version at which it was
 -- set, so a batch-except rewrites the meeting row and the excluded attendees
--- only, never every attendee row (issue 3 §4).
+-- only, never every attendee row (issue 3).
 --
 -- Conventions: text that is compared or sorted (ids, tag keys) is COLLATE "C",
 -- i.e. byte order like SQLite's BINARY, whatever the database's locale; JSON
