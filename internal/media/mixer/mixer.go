@@ -241,20 +241,37 @@ func (m *Mixer) Describe() string {
 func (m *Mixer) SetRouting(r *Routing) { m.routing.Store(r) }
 
 // Run ticks every 20 ms until ctx is done or the mixer is closed.
+//
+// A time.Ticker drops ticks when its reader runs late (a loaded machine),
+// and a dropped tick would leave no trace in the receivers' streams: they
+// would play slower than real time. So Run counts the frames due since it
+// started and catches up, up to maxCatchUp frames at once.
 func (m *Mixer) Run(ctx context.Context) error {
 	t := time.NewTicker(FrameDuration)
 	defer t.Stop()
+	start := time.Now()
+	var done int64
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-t.C:
-			if !m.Tick() {
-				return nil
+		case now := <-t.C:
+			due := int64(now.Sub(start) / FrameDuration)
+			if due-done > maxCatchUp {
+				done = due - maxCatchUp // too far behind: those frames are lost
+			}
+			for done < due {
+				if !m.Tick() {
+					return nil
+				}
+				done++
 			}
 		}
 	}
 }
+
+// maxCatchUp bounds how many late frames Run makes at once.
+const maxCatchUp = 5
 
 // Close removes every sender and receiver; later ticks do nothing.
 func (m *Mixer) Close() {
