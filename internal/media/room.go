@@ -31,7 +31,9 @@ type Room struct {
 	hub       *Hub
 	meetingID string
 	mix       *mixer.Mixer
+	ctx       context.Context
 	stop      context.CancelFunc // ends the mixer and the metadata ticker
+	running   bool               // the mixer runs (from the first join); guarded by mu
 	routes    atomic.Pointer[routes]
 
 	mu           sync.Mutex
@@ -45,8 +47,7 @@ type Room struct {
 	age          Timer
 	seen         map[int64]struct{}
 	seenOrder    []int64
-	retained     []DataMessage // with lifetime, oldest first
-	retainedExp  []time.Time
+	retained     []retainedMessage // with lifetime, oldest first
 	tokens       float64
 	tokensAt     time.Time
 	refreshing   bool // a capability refresh is running
@@ -59,12 +60,10 @@ func newRoom(h *Hub, meetingID string) (*Room, error) {
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(h.ctx)
-	r := &Room{hub: h, meetingID: meetingID, mix: mix, stop: stop, sessions: map[string]*Session{},
+	r := &Room{hub: h, meetingID: meetingID, mix: mix, ctx: ctx, stop: stop, sessions: map[string]*Session{},
 		sources: map[uint32]*videoSource{}, seen: map[int64]struct{}{}, tokens: dataBurst}
 	r.routes.Store(&routes{caps: map[string]meetings.Capabilities{}})
 	mix.SetRouting(r.routes.Load().mixRouting())
-	go func() { _ = mix.Run(ctx) }()
-	go r.reportLevels(ctx)
 	r.mu.Lock()
 	r.armIdleLocked()
 	r.mu.Unlock()
@@ -154,6 +153,13 @@ func (r *Room) join(req JoinRequest, client Client) (*Session, error) {
 		}
 	}
 	r.sessions[announced] = s
+	if !r.running {
+		// A room made at creation for its idle timer costs nothing until
+		// someone joins: only then do its mixer and level reports run.
+		r.running = true
+		go func() { _ = r.mix.Run(r.ctx) }()
+		go r.reportLevels(r.ctx)
+	}
 	if r.idle != nil {
 		r.idle.Stop()
 		r.idle = nil
@@ -558,21 +564,6 @@ func (r *Room) relay(s *Session, msgs []DataMessage) {
 	}
 }
 
-// Broadcast sends a server message (a "carillon:" topic) to the present
-// sessions for which include returns true.
-//
-//lint:ignore U1000 not called yet; kept for the server messages to come
-func (r *Room) broadcast(m DataMessage, include func(*Session) bool) {
-	m.IngestTimeNs = r.hub.cfg.Clock.Now().UnixNano()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, o := range r.sessions {
-		if o.present && include(o) {
-			o.client.Data([]DataMessage{m})
-		}
-	}
-}
-
 func (r *Room) takeTokenLocked(now time.Time) bool {
 	if !r.tokensAt.IsZero() {
 		r.tokens += now.Sub(r.tokensAt).Seconds() * dataRate
@@ -588,30 +579,34 @@ func (r *Room) takeTokenLocked(now time.Time) bool {
 	return true
 }
 
+type retainedMessage struct {
+	msg     DataMessage
+	expires time.Time
+}
+
 func (r *Room) retainLocked(m DataMessage, now time.Time) {
 	r.pruneRetainedLocked(now)
 	if len(r.retained) == maxRetained {
-		r.retained, r.retainedExp = r.retained[1:], r.retainedExp[1:]
+		r.retained = r.retained[1:]
 	}
-	r.retained = append(r.retained, m)
-	r.retainedExp = append(r.retainedExp, now.Add(time.Duration(m.LifetimeMs)*time.Millisecond))
+	r.retained = append(r.retained, retainedMessage{m, now.Add(time.Duration(m.LifetimeMs) * time.Millisecond)})
 }
 
 func (r *Room) pruneRetainedLocked(now time.Time) {
 	i := 0
-	for i < len(r.retained) && !r.retainedExp[i].After(now) {
+	for i < len(r.retained) && !r.retained[i].expires.After(now) {
 		i++
 	}
-	r.retained, r.retainedExp = r.retained[i:], r.retainedExp[i:]
+	r.retained = r.retained[i:]
 }
 
 // retainedLocked returns the live retained messages for a late joiner.
 func (r *Room) retainedLocked() []DataMessage {
 	now := r.hub.cfg.Clock.Now()
 	var out []DataMessage
-	for i, m := range r.retained {
-		if r.retainedExp[i].After(now) {
-			out = append(out, m)
+	for _, rm := range r.retained {
+		if rm.expires.After(now) {
+			out = append(out, rm.msg)
 		}
 	}
 	return out

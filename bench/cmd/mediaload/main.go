@@ -254,7 +254,7 @@ func runFanout(ctx context.Context, o options) (map[string]any, error) {
 	clients = append(clients, lastC)
 	// The server makes the joiner present when its ICE connects; the
 	// joiner's own roster snapshot marks that moment.
-	t0, _ := firstFrameTime(lastC)
+	t0 := lastC.ReceivedAt("")
 	var samples []time.Duration
 	for i, c := range clients[:len(clients)-1] {
 		_, _, err := c.Wait(marks[i], 30*time.Second, func(f *sigpb.Frame) bool {
@@ -271,10 +271,6 @@ func runFanout(ctx context.Context, o options) (map[string]any, error) {
 		samples = append(samples, c.ReceivedAt(last).Sub(t0))
 	}
 	return quantiles("fanout_ms", samples), nil
-}
-
-func firstFrameTime(c *chimeclient.Client) (time.Time, bool) {
-	return c.ReceivedAt(""), true
 }
 
 func runKick(ctx context.Context, o options) (map[string]any, error) {
